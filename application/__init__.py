@@ -1,0 +1,1 @@
+"""The service layer: the ImpactTracker application, its settings and its event store wiring."""

@@ -1,0 +1,1 @@
+"""A realistic, fictional programme to explore the tracker with: deterministic, seeded."""

@@ -1,0 +1,79 @@
+"""The in-memory event store (for fast tests), with the same side tables as the databases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+
+from application.persistence.recorder import StoredOutcome, command_key, timestamp_rows
+
+
+class TrackerMemoryRecorder(POPOApplicationRecorder):
+    """Keeps the recorded-time index and keyed outcomes in dicts, under the store's lock."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._times: dict[UUID, list[tuple[int, datetime]]] = {}
+        self._outcomes: dict[str, tuple[str, UUID, int, UUID | None]] = {}
+
+    def _insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        with self._database_lock:
+            key = command_key(kwargs)
+            if key is not None and key.key in self._outcomes:
+                msg = f"Command key already recorded: {key.key}"
+                raise IntegrityError(msg)
+            notification_ids = super()._insert_events(stored_events, **kwargs)
+            for oid, version, when in timestamp_rows(kwargs):
+                self._times.setdefault(oid, []).append((version, when))
+            if key is not None and stored_events:
+                last = stored_events[-1]
+                self._outcomes[key.key] = (
+                    key.fingerprint,
+                    UUID(str(last.originator_id)),
+                    last.originator_version,
+                    key.entity_id,
+                )
+            return notification_ids
+
+    def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
+        """The last version recorded at or before ``recorded_at``."""
+        with self._database_lock:
+            versions = [v for v, t in self._times.get(originator_id, []) if t <= recorded_at]
+            return max(versions, default=None)
+
+    def command_outcome(self, key: str) -> StoredOutcome | None:
+        """The stored outcome of a keyed command."""
+        with self._database_lock:
+            found = self._outcomes.get(key)
+            if found is None:
+                return None
+            fingerprint, originator_id, version, entity_id = found
+            return StoredOutcome(
+                key,
+                fingerprint,
+                originator_id,
+                version,
+                entity_id,
+                self.notification_ids(originator_id)[version],
+            )
+
+    def notification_ids(self, originator_id: UUID) -> dict[int, int]:
+        """Each version of the aggregate mapped to its notification id (1-based position)."""
+        with self._database_lock:
+            index = self._stored_events_index[str(originator_id)]
+            return {version: position + 1 for version, position in index.items()}
+
+
+class TrackerMemoryFactory(POPOFactory):
+    """The library's in-memory factory, constructing the tracker's recorder."""
+
+    def application_recorder(self) -> ApplicationRecorder:
+        """An in-memory recorder with the tracker's side tables."""
+        return TrackerMemoryRecorder()

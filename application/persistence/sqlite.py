@@ -1,0 +1,111 @@
+"""The embedded event store: the library's SQLite recorder plus the tracker's side tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+
+from application.persistence.recorder import StoredOutcome, command_key, timestamp_rows
+
+TIMES_TABLE = "impact_event_times"
+COMMANDS_TABLE = "impact_commands"
+
+
+def _sortable(when: datetime) -> str:
+    """UTC with fixed-width microseconds, so string order is time order."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
+    """Writes the recorded-time index and keyed command outcomes with the events."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name)
+
+    def construct_create_table_statements(self) -> list[str]:
+        """The library's events table, then the recorded-time index and command outcomes."""
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {TIMES_TABLE} ("
+            "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
+            "recorded_at TEXT NOT NULL, "
+            "PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID",
+            f"CREATE INDEX IF NOT EXISTS {TIMES_TABLE}_by_time "
+            f"ON {TIMES_TABLE} (originator_id, recorded_at)",
+            f"CREATE TABLE IF NOT EXISTS {COMMANDS_TABLE} ("
+            "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, originator_id TEXT NOT NULL, "
+            "originator_version INTEGER NOT NULL, entity_id TEXT) WITHOUT ROWID",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        notification_ids = super()._insert_events(c, stored_events, **kwargs)
+        rows = timestamp_rows(kwargs)
+        if rows:
+            c.executemany(
+                f"INSERT INTO {TIMES_TABLE} VALUES (?, ?, ?)",
+                [(oid.hex, version, _sortable(when)) for oid, version, when in rows],
+            )
+        key = command_key(kwargs)
+        if key is not None and stored_events:
+            last = stored_events[-1]
+            c.execute(
+                f"INSERT INTO {COMMANDS_TABLE} VALUES (?, ?, ?, ?, ?)",
+                (
+                    key.key,
+                    key.fingerprint,
+                    UUID(str(last.originator_id)).hex,
+                    last.originator_version,
+                    key.entity_id.hex if key.entity_id else None,
+                ),
+            )
+        return notification_ids
+
+    def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
+        """The last version recorded at or before ``recorded_at``."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT MAX(originator_version) AS v FROM {TIMES_TABLE} "
+                "WHERE originator_id = ? AND recorded_at <= ?",
+                (originator_id.hex, _sortable(recorded_at)),
+            )
+            row = c.fetchone()
+            return int(row["v"]) if row and row["v"] is not None else None
+
+    def command_outcome(self, key: str) -> StoredOutcome | None:
+        """The stored outcome of a keyed command, with its last event's notification id."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT k.fingerprint, k.originator_id, k.originator_version, k.entity_id, "
+                f"e.rowid AS notification_id FROM {COMMANDS_TABLE} k "
+                f"JOIN {self.events_table_name} e ON e.originator_id = k.originator_id "
+                "AND e.originator_version = k.originator_version WHERE k.key = ?",
+                (key,),
+            )
+            row = c.fetchone()
+            if row is None:
+                return None
+            return StoredOutcome(
+                key=key,
+                fingerprint=row["fingerprint"],
+                originator_id=UUID(row["originator_id"]),
+                originator_version=row["originator_version"],
+                entity_id=UUID(row["entity_id"]) if row["entity_id"] else None,
+                notification_id=row["notification_id"],
+            )
+
+    def notification_ids(self, originator_id: UUID) -> dict[int, int]:
+        """Each version of the aggregate mapped to its notification id."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                f"SELECT originator_version, rowid AS notification_id "
+                f"FROM {self.events_table_name} WHERE originator_id = ?",
+                (originator_id.hex,),
+            )
+            return {r["originator_version"]: r["notification_id"] for r in c.fetchall()}

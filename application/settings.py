@@ -1,0 +1,95 @@
+"""Settings, read from ``IMPACT_*`` environment variables and an optional ``.env`` file.
+
+One URL chooses the event store: unset for SQLite under the data directory (the embedded
+default), ``postgresql://user:password@host:port/dbname`` for PostgreSQL, ``memory://`` for an
+in-memory store (tests).  Nothing here touches a disk or a database: that happens when the
+application is built from the settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EventStoreEnv = dict[str, str]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set, with safe development defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="IMPACT_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite files live.")
+    database_url: str | None = Field(
+        default=None, description="Event store URL; unset means SQLite in data_dir."
+    )
+    postgres_pool_size: int = Field(default=5, ge=1, le=100)
+    postgres_lock_timeout_seconds: int = Field(default=5, ge=1, le=600)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        scheme = urlsplit(value).scheme
+        if scheme not in {"sqlite", "postgresql", "postgres", "memory"}:
+            msg = "database_url must start with sqlite://, postgresql:// or memory://"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def engine(self) -> Literal["sqlite", "postgresql", "memory"]:
+        """Which engine holds the events."""
+        if self.database_url is None:
+            return "sqlite"
+        scheme = urlsplit(self.database_url).scheme
+        if scheme in {"postgresql", "postgres"}:
+            return "postgresql"
+        if scheme == "memory":
+            return "memory"
+        return "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The SQLite events file (only meaningful when the engine is SQLite)."""
+        if self.database_url and self.engine == "sqlite":
+            return Path(unquote(urlsplit(self.database_url).path).removeprefix("/"))
+        return self.data_dir / "events.sqlite"
+
+    def event_store_env(self) -> EventStoreEnv:
+        """The ``eventsourcing`` library's environment for the chosen engine."""
+        env: EventStoreEnv = {
+            "MAPPER_TOPIC": "application.persistence.mapper:PydanticMapper",
+        }
+        if self.engine == "memory":
+            env["PERSISTENCE_MODULE"] = "application.persistence.memory:TrackerMemoryFactory"
+        elif self.engine == "sqlite":
+            env["PERSISTENCE_MODULE"] = "eventsourcing.sqlite"
+            env["APPLICATION_RECORDER_TOPIC"] = (
+                "application.persistence.sqlite:TrackerSQLiteRecorder"
+            )
+            env["SQLITE_DBNAME"] = str(self.sqlite_path)
+            env["SQLITE_LOCK_TIMEOUT"] = "30"
+        else:
+            assert self.database_url is not None  # engine is postgresql
+            url = urlsplit(self.database_url)
+            env["PERSISTENCE_MODULE"] = "eventsourcing.postgres"
+            env["APPLICATION_RECORDER_TOPIC"] = (
+                "application.persistence.postgres:TrackerPostgresRecorder"
+            )
+            env["POSTGRES_DBNAME"] = url.path.removeprefix("/") or "impact"
+            env["POSTGRES_HOST"] = url.hostname or "127.0.0.1"
+            env["POSTGRES_PORT"] = str(url.port or 5432)
+            env["POSTGRES_USER"] = unquote(url.username or "postgres")
+            env["POSTGRES_PASSWORD"] = unquote(url.password or "")
+            env["POSTGRES_POOL_SIZE"] = str(self.postgres_pool_size)
+            env["POSTGRES_LOCK_TIMEOUT"] = str(self.postgres_lock_timeout_seconds)
+        return env

@@ -1,0 +1,644 @@
+"""ImpactTracker: the service layer. One method per command, one ``save()`` each.
+
+Each command method loads what it needs, lets the aggregate apply its rules, and saves all the
+resulting events in one transaction, or raises and records nothing.  Commands may carry the
+version the caller saw (``expected_version``: stale means ``StaleVersionError``) and an
+idempotency key (a retry records nothing and returns the first result).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import BaseAggregate
+from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import Environment, EnvType, get_topic
+
+from application import views
+from application.errors import (
+    ConcurrentWriteError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    StaleVersionError,
+    UnknownReferenceError,
+)
+from application.persistence.recorder import CommandKey, StoredOutcome, TrackerRecorder
+from application.results import (
+    CohortView,
+    CommandResult,
+    FellowView,
+    HistoryEntry,
+    OrganisationView,
+    ProjectView,
+    SystemView,
+)
+from domain import commands as c
+from domain.events import DomainEvent
+from domain.organisation import Organisation
+from domain.programme import Cohort, Fellow, HealthSystem
+from domain.project import Project
+from domain.project_events import ProjectProposed
+from domain.values import Actor
+
+A = TypeVar("A", bound=BaseAggregate[UUID])
+
+_KINDS: dict[type[BaseAggregate[UUID]], str] = {
+    Project: "project",
+    Organisation: "organisation",
+    HealthSystem: "system",
+    Cohort: "cohort",
+    Fellow: "fellow",
+}
+_BASE_FIELDS = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "actor",
+    "occurred_on",
+    "originator_topic",
+}
+
+
+class ImpactTracker(Application[UUID]):
+    """The event-sourced impact tracker: commands in, events stored, state and history out."""
+
+    name = "ImpactTracker"
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Use only the environment built from ``Settings``: storage is chosen by settings."""
+        return Environment(name, dict(env or {}))
+
+    @property
+    def _side_tables(self) -> TrackerRecorder:
+        return cast(TrackerRecorder, self.recorder)
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        processing_event.saved_kwargs["event_timestamps"] = [
+            (e.originator_id, e.originator_version, cast(DomainEvent, e).timestamp)
+            for e in processing_event.events
+        ]
+        return super()._record(processing_event)
+
+    # -- programme set-up ----------------------------------------------------------------
+
+    def register_system(
+        self, actor: Actor, command: c.RegisterSystem, *, idempotency_key: str | None = None
+    ) -> CommandResult:
+        """Register an integrated care system."""
+        return self._create(
+            actor, command, idempotency_key, lambda: HealthSystem.register(command, actor)
+        )
+
+    def register_organisation(
+        self, actor: Actor, command: c.RegisterOrganisation, *, idempotency_key: str | None = None
+    ) -> CommandResult:
+        """Register an organisation in a known system."""
+
+        def act() -> Organisation:
+            self._require(HealthSystem, command.system_id, "system_id")
+            return Organisation.register(command, actor)
+
+        return self._create(actor, command, idempotency_key, act)
+
+    def rename_organisation(
+        self,
+        actor: Actor,
+        organisation_id: UUID,
+        command: c.RenameOrganisation,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Record an organisation's new name."""
+        return self._change(
+            Organisation,
+            organisation_id,
+            actor,
+            command,
+            lambda o: o.rename(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def start_cohort(
+        self, actor: Actor, command: c.StartCohort, *, idempotency_key: str | None = None
+    ) -> CommandResult:
+        """Start a cohort in a known system."""
+
+        def act() -> Cohort:
+            self._require(HealthSystem, command.system_id, "system_id")
+            return Cohort.start(command, actor)
+
+        return self._create(actor, command, idempotency_key, act)
+
+    def enrol_fellow(
+        self, actor: Actor, command: c.EnrolFellow, *, idempotency_key: str | None = None
+    ) -> CommandResult:
+        """Enrol a fellow in a known cohort, employed by a known organisation."""
+
+        def act() -> Fellow:
+            self._require(Cohort, command.cohort_id, "cohort_id")
+            self._require(Organisation, command.organisation_id, "organisation_id")
+            return Fellow.enrol(command, actor)
+
+        return self._create(actor, command, idempotency_key, act)
+
+    # -- projects ------------------------------------------------------------------------
+
+    def propose_project(
+        self, actor: Actor, command: c.ProposeProject, *, idempotency_key: str | None = None
+    ) -> CommandResult:
+        """Propose a project; every cohort, fellow and organisation it names must exist."""
+
+        def act() -> Project:
+            self._require(Cohort, command.cohort_id, "cohort_id")
+            self._require(Fellow, command.lead_fellow_id, "lead_fellow_id")
+            for fellow_id in command.team_fellow_ids:
+                self._require(Fellow, fellow_id, "team_fellow_ids")
+            self._require(Organisation, command.lead_organisation_id, "lead_organisation_id")
+            for organisation_id in command.partner_organisation_ids:
+                self._require(Organisation, organisation_id, "partner_organisation_ids")
+            return Project.propose(command, actor)
+
+        return self._create(actor, command, idempotency_key, act)
+
+    def start_pilot(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.StartPilot,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Start a pilot."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.start_pilot(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def define_measure(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.DefineMeasure,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Define a measure; the result's ``entity_id`` is the new measure's id."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.define_measure(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def record_measurement(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.RecordMeasurement,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Record a measurement; the result's ``entity_id`` is the new measurement's id."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.record_measurement(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def correct_measurement(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.CorrectMeasurement,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Correct a measurement."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.correct_measurement(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def retract_measurement(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.RetractMeasurement,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Retract a measurement."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.retract_measurement(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def record_adoption(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.RecordAdoption,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Record adoption by a known organisation."""
+
+        def act(project: Project) -> None:
+            self._require(Organisation, command.organisation_id, "organisation_id")
+            project.record_adoption(command, actor)
+
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            act,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def log_milestone(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.LogMilestone,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Log a milestone."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.log_milestone(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def join_organisation(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.JoinOrganisation,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Add a known organisation as a partner."""
+
+        def act(project: Project) -> None:
+            self._require(Organisation, command.organisation_id, "organisation_id")
+            project.join_organisation(command, actor)
+
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            act,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def leave_organisation(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.LeaveOrganisation,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Record a partner organisation leaving."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.leave_organisation(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def assign_sponsor(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.AssignSponsor,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Assign the sponsor."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.assign_sponsor(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def pause_project(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.PauseProject,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Pause the project."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.pause(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def resume_project(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.ResumeProject,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Resume the project."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.resume(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def close_project(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.CloseProject,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Close the project; a merge must name an existing project."""
+
+        def act(project: Project) -> None:
+            if command.merged_into is not None and command.merged_into != project_id:
+                self._require(Project, command.merged_into, "merged_into")
+            project.close(command, actor)
+
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            act,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    # -- queries -------------------------------------------------------------------------
+
+    def project(
+        self, project_id: UUID, *, version: int | None = None, as_at: datetime | None = None
+    ) -> ProjectView:
+        """A project now, at a version, or as it was recorded at a moment (``as_at``)."""
+        return views.project_view(self._load_at(Project, project_id, version, as_at))
+
+    def system(self, system_id: UUID) -> SystemView:
+        """A system now."""
+        return views.system_view(self._load(HealthSystem, system_id))
+
+    def organisation(
+        self, organisation_id: UUID, *, version: int | None = None, as_at: datetime | None = None
+    ) -> OrganisationView:
+        """An organisation now, at a version, or as recorded at a moment."""
+        return views.organisation_view(self._load_at(Organisation, organisation_id, version, as_at))
+
+    def cohort(self, cohort_id: UUID) -> CohortView:
+        """A cohort now."""
+        return views.cohort_view(self._load(Cohort, cohort_id))
+
+    def fellow(self, fellow_id: UUID) -> FellowView:
+        """A fellow now."""
+        return views.fellow_view(self._load(Fellow, fellow_id))
+
+    def history(self, project_id: UUID) -> list[HistoryEntry]:
+        """Every event of a project in order: who, what, about which date, recorded when."""
+        self._load(Project, project_id)
+        notification_ids = self._side_tables.notification_ids(project_id)
+        entries = []
+        for event in self.events.get(project_id):
+            e = cast(DomainEvent, event)
+            entries.append(
+                HistoryEntry(
+                    version=e.originator_version,
+                    notification_id=notification_ids.get(e.originator_version),
+                    event_type=type(e).__name__,
+                    actor=e.actor,
+                    occurred_on=e.occurred_on,
+                    recorded_at=e.timestamp,
+                    data=e.model_dump(mode="json", exclude=_BASE_FIELDS),
+                )
+            )
+        return entries
+
+    def proposed_projects(self, limit: int = 1000) -> list[tuple[UUID, str]]:
+        """Ids and titles of projects in proposal order, read from the log by topic.
+
+        A stopgap for the CLI until the read models list projects; it scans only
+        ``ProjectProposed`` notifications.
+        """
+        topic = get_topic(ProjectProposed)
+        found = []
+        for notification in self.recorder.select_notifications(
+            start=None, limit=limit, topics=[topic]
+        ):
+            event = cast(ProjectProposed, self.mapper.to_domain_event(notification))
+            found.append((event.originator_id, event.title))
+        return found
+
+    def head(self) -> int:
+        """The notification id of the last event recorded (0 for an empty store)."""
+        return self.recorder.max_notification_id() or 0
+
+    # -- the command pipeline ------------------------------------------------------------
+
+    def _create(
+        self,
+        actor: Actor,
+        command: c.Command,
+        idempotency_key: str | None,
+        act: Callable[[], BaseAggregate[UUID]],
+    ) -> CommandResult:
+        key = self._command_key(actor, idempotency_key, command, None)
+        prior = self._prior_outcome(key)
+        if prior is not None:
+            return prior
+        return self._save(act(), key, None)
+
+    def _change(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        actor: Actor,
+        command: c.Command,
+        act: Callable[[A], UUID | None],
+        *,
+        expected_version: int | None,
+        idempotency_key: str | None,
+    ) -> CommandResult:
+        key = self._command_key(actor, idempotency_key, command, aggregate_id)
+        prior = self._prior_outcome(key)
+        if prior is not None:
+            return prior
+        aggregate = self._load(cls, aggregate_id)
+        if expected_version is not None and aggregate.version != expected_version:
+            kind = _KINDS[cls]
+            msg = (
+                f"The {kind} has changed since you loaded it (you saw version "
+                f"{expected_version}, it is now at version {aggregate.version}). "
+                "Reload it and try again."
+            )
+            raise StaleVersionError(msg)
+        entity_id = act(aggregate)
+        if key is not None:
+            key = CommandKey(key.key, key.fingerprint, entity_id)
+        return self._save(aggregate, key, entity_id)
+
+    def _save(
+        self, aggregate: BaseAggregate[UUID], key: CommandKey | None, entity_id: UUID | None
+    ) -> CommandResult:
+        try:
+            recordings = self.save(aggregate, command_key=key)
+        except IntegrityError:
+            prior = self._prior_outcome(key)
+            if prior is not None:
+                return prior
+            msg = (
+                f"Another change to this {_KINDS[type(aggregate)]} was recorded at the same "
+                "time; nothing was recorded. Reload it and try again."
+            )
+            raise ConcurrentWriteError(msg) from None
+        return CommandResult(
+            aggregate_id=aggregate.id,
+            version=aggregate.version,
+            notification_id=recordings[-1].notification.id,
+            entity_id=entity_id,
+        )
+
+    def _command_key(
+        self,
+        actor: Actor,
+        idempotency_key: str | None,
+        command: c.Command,
+        target_id: UUID | None,
+    ) -> CommandKey | None:
+        if idempotency_key is None:
+            return None
+        payload = f"{type(command).__name__}|{target_id}|{command.model_dump_json()}"
+        return CommandKey(
+            key=f"{actor.user_id}:{idempotency_key}",
+            fingerprint=hashlib.sha256(payload.encode()).hexdigest(),
+            entity_id=None,
+        )
+
+    def _prior_outcome(self, key: CommandKey | None) -> CommandResult | None:
+        if key is None:
+            return None
+        stored: StoredOutcome | None = self._side_tables.command_outcome(key.key)
+        if stored is None:
+            return None
+        if stored.fingerprint != key.fingerprint:
+            msg = "This idempotency key was already used for a different command."
+            raise IdempotencyKeyReusedError(msg, field="Idempotency-Key")
+        return CommandResult(
+            aggregate_id=stored.originator_id,
+            version=stored.originator_version,
+            notification_id=stored.notification_id,
+            entity_id=stored.entity_id,
+            replayed=True,
+        )
+
+    # -- loading -------------------------------------------------------------------------
+
+    def _load(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
+        try:
+            aggregate: Any = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            aggregate = None
+        if not isinstance(aggregate, cls):
+            msg = f"There is no {_KINDS[cls]} with id {aggregate_id}"
+            msg += f" at version {version}." if version is not None else "."
+            raise NotFoundError(msg)
+        return aggregate
+
+    def _load_at(
+        self, cls: type[A], aggregate_id: UUID, version: int | None, as_at: datetime | None
+    ) -> A:
+        if as_at is not None:
+            if as_at.tzinfo is None:
+                msg = "as_at needs a time zone, for example 2025-03-01T12:00:00Z."
+                raise NotFoundError(msg, field="as_at")
+            found = self._side_tables.version_at(aggregate_id, as_at)
+            if found is None:
+                msg = f"There was no {_KINDS[cls]} with id {aggregate_id} recorded by {as_at}."
+                raise NotFoundError(msg)
+            version = found if version is None else min(version, found)
+        if version is not None and version < 1:
+            msg = "Versions start at 1."
+            raise NotFoundError(msg, field="version")
+        return self._load(cls, aggregate_id, version)
+
+    def _require(self, cls: type[A], aggregate_id: UUID, field: str) -> None:
+        try:
+            self._load(cls, aggregate_id)
+        except NotFoundError:
+            msg = f"There is no {_KINDS[cls]} with id {aggregate_id}."
+            raise UnknownReferenceError(msg, field=field) from None

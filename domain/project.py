@@ -1,0 +1,348 @@
+"""The Project aggregate: a system change project and the rules its history must keep."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from uuid import UUID, uuid4
+
+from eventsourcing.domain import BaseAggregate
+
+from domain import commands as c
+from domain import errors
+from domain import project_events as ev
+from domain.project_parts import Adoption, Measure, Measurement, Milestone, Pilot
+from domain.values import Actor, ClosureOutcome, ProjectStatus, Stage, utc_today
+
+MAX_DAYS_AHEAD = 1
+
+
+def check_not_in_future(when: date, *, field: str = "occurred_on") -> None:
+    """Refuse a date more than a day ahead of today (UTC): time zones, not time travel."""
+    latest = utc_today() + timedelta(days=MAX_DAYS_AHEAD)
+    if when > latest:
+        msg = f"The date {when.isoformat()} is in the future; use a date on or before {latest}."
+        raise errors.EffectiveDateError(msg, field=field)
+
+
+class Project(BaseAggregate[UUID]):
+    """A system change project run by fellows across organisations.
+
+    Its stage (proposed -> piloted -> measured -> adopted) is derived from its events: piloted
+    once a pilot started, measured once it is piloted and has a current (not retracted)
+    measurement, adopted once any organisation adopted it.
+    """
+
+    def __init__(self) -> None:
+        self.title = ""
+        self.problem = ""
+        self.intended_outcomes: tuple[str, ...] = ()
+        self.cohort_id: UUID | None = None
+        self.lead_fellow_id: UUID | None = None
+        self.team_fellow_ids: set[UUID] = set()
+        self.lead_organisation_id: UUID | None = None
+        self.partner_organisation_ids: set[UUID] = set()
+        self.sponsor_id: str | None = None
+        self.proposed_on = date.min
+        self.pilots: list[Pilot] = []
+        self.measures: dict[UUID, Measure] = {}
+        self.measurements: dict[UUID, Measurement] = {}
+        self.adoptions: dict[UUID, Adoption] = {}
+        self.milestones: list[Milestone] = []
+        self.status = ProjectStatus.ACTIVE
+        self.outcome: ClosureOutcome | None = None
+        self.closed_on: date | None = None
+
+    # -- derived state -------------------------------------------------------------------
+
+    @property
+    def stage(self) -> Stage:
+        """The furthest stage the project's events support."""
+        if self.adoptions:
+            return Stage.ADOPTED
+        if self.pilots and any(not m.retracted for m in self.measurements.values()):
+            return Stage.MEASURED
+        if self.pilots:
+            return Stage.PILOTED
+        return Stage.PROPOSED
+
+    @property
+    def member_fellow_ids(self) -> set[UUID]:
+        """The lead fellow and the team: the fellows who may write to the project."""
+        lead = {self.lead_fellow_id} if self.lead_fellow_id else set()
+        return lead | self.team_fellow_ids
+
+    # -- commands ------------------------------------------------------------------------
+
+    @classmethod
+    def propose(cls, command: c.ProposeProject, actor: Actor) -> Project:
+        """Create a project from its proposal."""
+        check_not_in_future(command.occurred_on)
+        if command.lead_organisation_id in command.partner_organisation_ids:
+            msg = "The lead organisation is already a partner; list it only as the lead."
+            raise errors.MembershipError(msg, field="partner_organisation_ids")
+        return cls._create(
+            ev.ProjectProposed,
+            id=uuid4(),
+            actor=actor,
+            occurred_on=command.occurred_on,
+            title=command.title,
+            problem=command.problem,
+            intended_outcomes=list(command.intended_outcomes),
+            cohort_id=command.cohort_id,
+            lead_fellow_id=command.lead_fellow_id,
+            team_fellow_ids=sorted(set(command.team_fellow_ids) - {command.lead_fellow_id}),
+            lead_organisation_id=command.lead_organisation_id,
+            partner_organisation_ids=sorted(set(command.partner_organisation_ids)),
+            sponsor_id=command.sponsor_id,
+        )
+
+    def start_pilot(self, command: c.StartPilot, actor: Actor) -> None:
+        """Start a pilot; refused while paused."""
+        self._check_open(command)
+        self._check_not_paused("start a pilot")
+        self.trigger_event(
+            ev.PilotStarted,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            sites=list(command.sites),
+            scope=command.scope,
+        )
+
+    def define_measure(self, command: c.DefineMeasure, actor: Actor) -> UUID:
+        """Define a measure; names are unique within the project (case-insensitive)."""
+        self._check_open(command)
+        wanted = command.name.casefold()
+        if any(m.name.casefold() == wanted for m in self.measures.values()):
+            msg = f'This project already has a measure called "{command.name}".'
+            raise errors.DuplicateMeasureError(msg, field="name")
+        measure_id = uuid4()
+        self.trigger_event(
+            ev.MeasureDefined,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measure_id=measure_id,
+            name=command.name,
+            unit=command.unit,
+            direction=command.direction,
+            target=command.target,
+            frequency=command.frequency,
+        )
+        return measure_id
+
+    def record_measurement(self, command: c.RecordMeasurement, actor: Actor) -> UUID:
+        """Record a value of a defined measure for a period that has no current value yet."""
+        self._check_open(command)
+        measure = self.measures.get(command.measure_id)
+        if measure is None:
+            msg = "Define the measure before recording measurements for it."
+            raise errors.MeasureNotDefinedError(msg, field="measure_id")
+        check_not_in_future(command.period, field="period")
+        _check_ratio(command.numerator, command.denominator)
+        for existing in self.measurements.values():
+            if (
+                existing.measure_id == command.measure_id
+                and existing.period == command.period
+                and not existing.retracted
+            ):
+                msg = (
+                    f'"{measure.name}" already has a value for {command.period.isoformat()}; '
+                    "correct that measurement instead."
+                )
+                raise errors.DuplicateMeasurementError(msg, field="period")
+        measurement_id = uuid4()
+        self.trigger_event(
+            ev.MeasurementRecorded,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measurement_id=measurement_id,
+            measure_id=command.measure_id,
+            period=command.period,
+            value=command.value,
+            numerator=command.numerator,
+            denominator=command.denominator,
+            note=command.note,
+        )
+        return measurement_id
+
+    def correct_measurement(self, command: c.CorrectMeasurement, actor: Actor) -> None:
+        """Replace a current measurement's value, giving a reason."""
+        self._check_open(command)
+        self._current_measurement(command.measurement_id)
+        _check_ratio(command.numerator, command.denominator)
+        self.trigger_event(
+            ev.MeasurementCorrected,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measurement_id=command.measurement_id,
+            value=command.value,
+            numerator=command.numerator,
+            denominator=command.denominator,
+            reason=command.reason,
+        )
+
+    def retract_measurement(self, command: c.RetractMeasurement, actor: Actor) -> None:
+        """Withdraw a current measurement, giving a reason."""
+        self._check_open(command)
+        self._current_measurement(command.measurement_id)
+        self.trigger_event(
+            ev.MeasurementRetracted,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measurement_id=command.measurement_id,
+            reason=command.reason,
+        )
+
+    def record_adoption(self, command: c.RecordAdoption, actor: Actor) -> None:
+        """Record adoption by an organisation: after a pilot, once per organisation."""
+        self._check_open(command)
+        self._check_not_paused("record an adoption")
+        if not self.pilots:
+            msg = "A project can only be adopted after a pilot has started."
+            raise errors.AdoptionBeforePilotError(msg)
+        first_pilot = min(p.started_on for p in self.pilots)
+        if command.occurred_on < first_pilot:
+            msg = f"Adoption can't take effect before the first pilot started ({first_pilot})."
+            raise errors.AdoptionBeforePilotError(msg, field="occurred_on")
+        if command.organisation_id in self.adoptions:
+            msg = "This organisation has already adopted the project."
+            raise errors.AlreadyAdoptedError(msg, field="organisation_id")
+        self.trigger_event(
+            ev.ProjectAdopted,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            organisation_id=command.organisation_id,
+            scope=command.scope,
+        )
+
+    def log_milestone(self, command: c.LogMilestone, actor: Actor) -> None:
+        """Log a milestone."""
+        self._check_open(command)
+        self.trigger_event(
+            ev.MilestoneLogged,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            title=command.title,
+            description=command.description,
+            is_sign_off=command.is_sign_off,
+        )
+
+    def join_organisation(self, command: c.JoinOrganisation, actor: Actor) -> None:
+        """Add a partner organisation that is not already involved."""
+        self._check_open(command)
+        if (
+            command.organisation_id in self.partner_organisation_ids
+            or command.organisation_id == self.lead_organisation_id
+        ):
+            msg = "This organisation is already part of the project."
+            raise errors.MembershipError(msg, field="organisation_id")
+        self.trigger_event(
+            ev.OrganisationJoined,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            organisation_id=command.organisation_id,
+        )
+
+    def leave_organisation(self, command: c.LeaveOrganisation, actor: Actor) -> None:
+        """Record a partner organisation leaving; the lead organisation can't leave."""
+        self._check_open(command)
+        if command.organisation_id == self.lead_organisation_id:
+            msg = "The lead organisation can't leave its own project."
+            raise errors.MembershipError(msg, field="organisation_id")
+        if command.organisation_id not in self.partner_organisation_ids:
+            msg = "This organisation is not a partner in the project."
+            raise errors.MembershipError(msg, field="organisation_id")
+        self.trigger_event(
+            ev.OrganisationLeft,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            organisation_id=command.organisation_id,
+            reason=command.reason,
+        )
+
+    def assign_sponsor(self, command: c.AssignSponsor, actor: Actor) -> None:
+        """Assign a sponsor other than the current one."""
+        self._check_open(command)
+        if command.sponsor_id == self.sponsor_id:
+            msg = "That person is already the project's sponsor."
+            raise errors.SponsorUnchangedError(msg, field="sponsor_id")
+        self.trigger_event(
+            ev.SponsorAssigned,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            sponsor_id=command.sponsor_id,
+        )
+
+    def pause(self, command: c.PauseProject, actor: Actor) -> None:
+        """Pause an active project."""
+        self._check_open(command)
+        if self.status is ProjectStatus.PAUSED:
+            msg = "The project is already paused."
+            raise errors.PauseStateError(msg)
+        self.trigger_event(
+            ev.ProjectPaused, actor=actor, occurred_on=command.occurred_on, reason=command.reason
+        )
+
+    def resume(self, command: c.ResumeProject, actor: Actor) -> None:
+        """Resume a paused project."""
+        self._check_open(command)
+        if self.status is not ProjectStatus.PAUSED:
+            msg = "The project is not paused, so it can't be resumed."
+            raise errors.PauseStateError(msg)
+        self.trigger_event(ev.ProjectResumed, actor=actor, occurred_on=command.occurred_on)
+
+    def close(self, command: c.CloseProject, actor: Actor) -> None:
+        """Close the project; a merge names the project it merged into (not itself)."""
+        self._check_open(command)
+        if command.outcome is ClosureOutcome.MERGED and command.merged_into is None:
+            msg = "Say which project this one merged into."
+            raise errors.ClosureError(msg, field="merged_into")
+        if command.outcome is not ClosureOutcome.MERGED and command.merged_into is not None:
+            msg = "Only a merged project names a project it merged into."
+            raise errors.ClosureError(msg, field="merged_into")
+        if command.merged_into == self.id:
+            msg = "A project can't merge into itself."
+            raise errors.ClosureError(msg, field="merged_into")
+        self.trigger_event(
+            ev.ProjectClosed,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            outcome=command.outcome,
+            summary=command.summary,
+            merged_into=command.merged_into,
+        )
+
+    # -- rules shared by the commands ----------------------------------------------------
+
+    def _check_open(self, command: c.Command) -> None:
+        if self.status is ProjectStatus.CLOSED:
+            msg = "The project is closed; it can't be changed."
+            raise errors.ProjectClosedError(msg)
+        check_not_in_future(command.occurred_on)
+        if command.occurred_on < self.proposed_on:
+            msg = (
+                f"The date {command.occurred_on.isoformat()} is before the project was "
+                f"proposed ({self.proposed_on.isoformat()})."
+            )
+            raise errors.EffectiveDateError(msg, field="occurred_on")
+
+    def _check_not_paused(self, action: str) -> None:
+        if self.status is ProjectStatus.PAUSED:
+            msg = f"The project is paused; resume it to {action}."
+            raise errors.ProjectPausedError(msg)
+
+    def _current_measurement(self, measurement_id: UUID) -> Measurement:
+        measurement = self.measurements.get(measurement_id)
+        if measurement is None:
+            msg = "There is no such measurement in this project."
+            raise errors.MeasurementNotFoundError(msg, field="measurement_id")
+        if measurement.retracted:
+            msg = "That measurement was retracted; record a new one instead."
+            raise errors.MeasurementRetractedError(msg, field="measurement_id")
+        return measurement
+
+
+def _check_ratio(numerator: float | None, denominator: float | None) -> None:
+    if (numerator is None) != (denominator is None):
+        msg = "Give both a numerator and a denominator, or neither."
+        field = "denominator" if denominator is None else "numerator"
+        raise errors.InvalidMeasurementError(msg, field=field)

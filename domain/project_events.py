@@ -1,0 +1,247 @@
+"""The events of a Project's stream, each applying itself to the aggregate's state.
+
+Rules are checked in ``domain.project.Project`` before an event is triggered; ``apply`` only
+evolves state, so replaying an old stream never re-judges what was accepted when it was recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
+from uuid import UUID
+
+from pydantic import Field
+
+from domain.events import AggregateCreated, DomainEvent
+from domain.project_parts import Adoption, Measure, Measurement, Milestone, Pilot
+from domain.values import (
+    AdoptionScope,
+    ClosureOutcome,
+    Frequency,
+    ImprovementDirection,
+    ProjectStatus,
+)
+
+if TYPE_CHECKING:
+    from domain.project import Project
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class ProjectProposed(AggregateCreated):
+    """A fellow proposed a system change project."""
+
+    title: str
+    problem: str
+    intended_outcomes: list[str]
+    cohort_id: UUID
+    lead_fellow_id: UUID
+    team_fellow_ids: list[UUID]
+    lead_organisation_id: UUID
+    partner_organisation_ids: list[UUID]
+    sponsor_id: str | None
+
+    def apply(self, aggregate: Project) -> None:
+        """Set the project's initial state."""
+        aggregate.title = self.title
+        aggregate.problem = self.problem
+        aggregate.intended_outcomes = tuple(self.intended_outcomes)
+        aggregate.cohort_id = self.cohort_id
+        aggregate.lead_fellow_id = self.lead_fellow_id
+        aggregate.team_fellow_ids = set(self.team_fellow_ids)
+        aggregate.lead_organisation_id = self.lead_organisation_id
+        aggregate.partner_organisation_ids = set(self.partner_organisation_ids)
+        aggregate.sponsor_id = self.sponsor_id
+        aggregate.proposed_on = self.occurred_on
+
+
+class PilotStarted(DomainEvent):
+    """A pilot of the project started."""
+
+    sites: list[str]
+    scope: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Add the pilot."""
+        aggregate.pilots.append(Pilot(tuple(self.sites), self.scope, self.occurred_on))
+
+
+class MeasureDefined(DomainEvent):
+    """The project defined a measure to track."""
+
+    measure_id: UUID
+    name: str
+    unit: str
+    direction: ImprovementDirection
+    target: FiniteFloat | None
+    frequency: Frequency
+
+    def apply(self, aggregate: Project) -> None:
+        """Add the measure."""
+        aggregate.measures[self.measure_id] = Measure(
+            self.measure_id,
+            self.name,
+            self.unit,
+            self.direction,
+            self.target,
+            self.frequency,
+            self.occurred_on,
+        )
+
+
+class MeasurementRecorded(DomainEvent):
+    """A value of a measure was recorded for a period.
+
+    Version 2 added ``numerator``, ``denominator`` and ``note``; version 1 events are upcast
+    with none of them.
+    """
+
+    class_version = 2
+
+    measurement_id: UUID
+    measure_id: UUID
+    period: date
+    value: FiniteFloat
+    numerator: FiniteFloat | None
+    denominator: FiniteFloat | None
+    note: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Version 1 had no numerator, denominator or note."""
+        state["numerator"] = None
+        state["denominator"] = None
+        state["note"] = ""
+
+    def apply(self, aggregate: Project) -> None:
+        """Add the measurement."""
+        aggregate.measurements[self.measurement_id] = Measurement(
+            measurement_id=self.measurement_id,
+            measure_id=self.measure_id,
+            period=self.period,
+            value=self.value,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            note=self.note,
+            recorded_on=self.occurred_on,
+        )
+
+
+class MeasurementCorrected(DomainEvent):
+    """A recorded value was replaced; the original remains in the history."""
+
+    measurement_id: UUID
+    value: FiniteFloat
+    numerator: FiniteFloat | None
+    denominator: FiniteFloat | None
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Replace the measurement's current value."""
+        measurement = aggregate.measurements[self.measurement_id]
+        measurement.history.append(measurement.value)
+        measurement.value = self.value
+        measurement.numerator = self.numerator
+        measurement.denominator = self.denominator
+        measurement.corrections += 1
+
+
+class MeasurementRetracted(DomainEvent):
+    """A recorded value was withdrawn."""
+
+    measurement_id: UUID
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Mark the measurement retracted."""
+        aggregate.measurements[self.measurement_id].retracted = True
+
+
+class ProjectAdopted(DomainEvent):
+    """An organisation adopted the project."""
+
+    organisation_id: UUID
+    scope: AdoptionScope
+
+    def apply(self, aggregate: Project) -> None:
+        """Add the adoption."""
+        aggregate.adoptions[self.organisation_id] = Adoption(
+            self.organisation_id, self.scope, self.occurred_on
+        )
+
+
+class MilestoneLogged(DomainEvent):
+    """A milestone was logged."""
+
+    title: str
+    description: str
+    is_sign_off: bool
+
+    def apply(self, aggregate: Project) -> None:
+        """Add the milestone."""
+        aggregate.milestones.append(
+            Milestone(self.title, self.description, self.is_sign_off, self.occurred_on)
+        )
+
+
+class OrganisationJoined(DomainEvent):
+    """A partner organisation joined the project."""
+
+    organisation_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        """Add the partner."""
+        aggregate.partner_organisation_ids.add(self.organisation_id)
+
+
+class OrganisationLeft(DomainEvent):
+    """A partner organisation left the project."""
+
+    organisation_id: UUID
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Remove the partner."""
+        aggregate.partner_organisation_ids.discard(self.organisation_id)
+
+
+class SponsorAssigned(DomainEvent):
+    """The project's sponsor was assigned or changed."""
+
+    sponsor_id: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Set the sponsor."""
+        aggregate.sponsor_id = self.sponsor_id
+
+
+class ProjectPaused(DomainEvent):
+    """Work on the project was paused."""
+
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Mark the project paused."""
+        aggregate.status = ProjectStatus.PAUSED
+
+
+class ProjectResumed(DomainEvent):
+    """Work on a paused project resumed."""
+
+    def apply(self, aggregate: Project) -> None:
+        """Mark the project active."""
+        aggregate.status = ProjectStatus.ACTIVE
+
+
+class ProjectClosed(DomainEvent):
+    """The project was closed."""
+
+    outcome: ClosureOutcome
+    summary: str
+    merged_into: UUID | None
+
+    def apply(self, aggregate: Project) -> None:
+        """Mark the project closed."""
+        aggregate.status = ProjectStatus.CLOSED
+        aggregate.outcome = self.outcome
+        aggregate.closed_on = self.occurred_on

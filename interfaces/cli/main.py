@@ -1,0 +1,168 @@
+"""The ``impact`` command: serve the app, load demo data, print a project's history.
+
+Every refusal prints one plain line on stderr and exits with status 1; nothing is half-done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+from uuid import UUID
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from application.bootstrap import create_tracker
+from application.demo.loader import load_demo, planned_steps
+from application.errors import ApplicationError
+from application.settings import Settings
+from application.tracker import ImpactTracker
+from domain.errors import DomainError
+
+app = typer.Typer(
+    help="Impact tracker: event-sourced system change projects.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+
+class CommandFailedError(Exception):
+    """A refusal already phrased for the person at the terminal."""
+
+
+@contextmanager
+def _tracker() -> Iterator[ImpactTracker]:
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise CommandFailedError(f"setting IMPACT_{field.upper()}: {first['msg']}") from None
+    tracker = create_tracker(settings)
+    try:
+        yield tracker
+    finally:
+        tracker.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the web app and JSON API."""
+    import uvicorn
+
+    from interfaces.http.app import create_app
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def demo(
+    force: Annotated[bool, typer.Option(help="Load even if the store already has events.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing (successfully) if the store has events.")
+    ] = False,
+) -> None:
+    """Load the demo programme into an empty store."""
+    with _tracker() as tracker:
+        if tracker.head() and not force:
+            if if_empty:
+                out.print(f"The store already has {tracker.head()} events; demo not loaded.")
+                return
+            raise CommandFailedError(
+                "The store is not empty; use --force to add the demo programme anyway."
+            )
+        with Progress(
+            TextColumn("Loading demo programme"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=out,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("demo", total=planned_steps())
+            summary = load_demo(tracker, lambda n: progress.advance(task, n))
+        out.print(
+            f"Loaded {len(summary.projects)} projects, {len(summary.fellows)} fellows, "
+            f"{len(summary.organisations)} organisations in {len(summary.cohorts)} cohorts "
+            f"({summary.events} events)."
+        )
+
+
+@app.command()
+def projects() -> None:
+    """List projects (id and title) in the order they were proposed."""
+    with _tracker() as tracker:
+        table = Table("id", "title")
+        for project_id, title in tracker.proposed_projects():
+            table.add_row(str(project_id), title)
+        out.print(table)
+
+
+@app.command()
+def history(
+    project_id: Annotated[str, typer.Argument(help="The project's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """Print a project's whole event history."""
+    try:
+        pid = UUID(project_id)
+    except ValueError:
+        raise CommandFailedError(f"{project_id!r} is not a project id (a UUID).") from None
+    with _tracker() as tracker:
+        entries = tracker.history(pid)
+        if as_json:
+            for entry in entries:
+                typer.echo(entry.model_dump_json())
+            return
+        table = Table(
+            "v",
+            "event",
+            "effective",
+            "recorded (UTC)",
+            "by",
+            "details",
+            title=f"History of project {pid}",
+        )
+        for e in entries:
+            table.add_row(
+                str(e.version),
+                e.event_type,
+                e.occurred_on.isoformat(),
+                e.recorded_at.strftime("%Y-%m-%d %H:%M:%S"),
+                f"{e.actor.user_id} ({e.actor.role})",
+                json.dumps(e.data, ensure_ascii=False)[:120],
+            )
+        out.print(table)
+
+
+def _run(entry: Callable[[], None]) -> None:
+    try:
+        entry()
+    except (CommandFailedError, DomainError, ApplicationError) as e:
+        err.print(f"[red]error:[/red] {e}", highlight=False)
+        raise SystemExit(1) from None
+
+
+def main() -> None:
+    """Console-script entry point: typer app with one-line errors."""
+    _run(app)

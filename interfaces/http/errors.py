@@ -1,0 +1,55 @@
+"""One place that turns refusals into HTTP responses with a JSON body a person can read."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from application.errors import (
+    ApplicationError,
+    ConcurrentWriteError,
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    StaleVersionError,
+    UnknownReferenceError,
+)
+from domain.errors import DomainError
+
+_STATUS: list[tuple[type[Exception], int]] = [
+    (NotFoundError, 404),
+    (StaleVersionError, 412),
+    (ConcurrentWriteError, 409),
+    (UnknownReferenceError, 422),
+    (IdempotencyKeyReusedError, 422),
+    (ApplicationError, 400),
+]
+
+
+def _body(code: str, detail: str, field: str | None) -> dict[str, str]:
+    body = {"error": code, "detail": detail}
+    if field:
+        body["field"] = field
+    return body
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map domain, application and validation errors to 4xx responses."""
+
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(_body(exc.rule, exc.message, exc.field), status_code=409)
+
+    @app.exception_handler(ApplicationError)
+    async def _application(_: Request, exc: ApplicationError) -> JSONResponse:
+        status = next(code for cls, code in _STATUS if isinstance(exc, cls))
+        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "Invalid input."}
+        field = ".".join(
+            str(part) for part in first["loc"] if part not in {"body", "query", "path"}
+        )
+        detail = f"{field}: {first['msg']}" if field else str(first["msg"])
+        return JSONResponse(_body("validation_error", detail, field or None), status_code=422)

@@ -1,0 +1,429 @@
+"""Every business rule of the Project aggregate, without any storage."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+from pydantic import ValidationError
+
+from domain import commands as c
+from domain import errors
+from domain.project import Project
+from domain.values import (
+    Actor,
+    AdoptionScope,
+    ClosureOutcome,
+    ImprovementDirection,
+    ProjectStatus,
+    Role,
+    Stage,
+    utc_today,
+)
+
+FELLOW = Actor(user_id="fellow-1", role=Role.FELLOW)
+PROPOSED = date(2024, 2, 1)
+LEAD_ORG = uuid4()
+PARTNER = uuid4()
+
+
+def propose(**changes: object) -> Project:
+    fields: dict[str, object] = {
+        "occurred_on": PROPOSED,
+        "title": "Virtual ward",
+        "problem": "Admissions that could be avoided.",
+        "intended_outcomes": ["Fewer admissions."],
+        "cohort_id": uuid4(),
+        "lead_fellow_id": uuid4(),
+        "lead_organisation_id": LEAD_ORG,
+        "partner_organisation_ids": [PARTNER],
+    }
+    fields.update(changes)
+    return Project.propose(c.ProposeProject.model_validate(fields), FELLOW)
+
+
+def piloted() -> Project:
+    project = propose()
+    project.start_pilot(
+        c.StartPilot(occurred_on=date(2024, 3, 1), sites=["Ward 1"], scope="s"), FELLOW
+    )
+    return project
+
+
+def measure(project: Project, name: str = "Occupancy") -> UUID:
+    return project.define_measure(
+        c.DefineMeasure(
+            occurred_on=date(2024, 3, 1), name=name, unit="%", direction=ImprovementDirection.UP
+        ),
+        FELLOW,
+    )
+
+
+def record(project: Project, measure_id: UUID, period: date, value: float = 50.0) -> UUID:
+    return project.record_measurement(
+        c.RecordMeasurement(
+            occurred_on=date(2024, 4, 10), measure_id=measure_id, period=period, value=value
+        ),
+        FELLOW,
+    )
+
+
+def versions(project: Project) -> list[str]:
+    return [type(e).__name__ for e in project.collect_events()]
+
+
+def test_a_proposal_starts_at_the_proposed_stage_with_its_actor_and_date() -> None:
+    project = propose()
+    (event,) = project.collect_events()
+    assert project.stage is Stage.PROPOSED
+    assert project.version == 1
+    assert event.actor == FELLOW  # type: ignore[attr-defined]
+    assert event.occurred_on == PROPOSED  # type: ignore[attr-defined]
+
+
+def test_stage_moves_from_piloted_to_measured_to_adopted() -> None:
+    project = piloted()
+    assert project.stage is Stage.PILOTED
+    measure_id = measure(project)
+    assert project.stage is Stage.PILOTED
+    record(project, measure_id, date(2024, 3, 1))
+    assert project.stage is Stage.MEASURED
+    project.record_adoption(
+        c.RecordAdoption(
+            occurred_on=date(2024, 9, 1), organisation_id=PARTNER, scope=AdoptionScope.SPREAD
+        ),
+        FELLOW,
+    )
+    assert project.stage is Stage.ADOPTED
+
+
+def test_retracting_the_only_measurement_returns_the_stage_to_piloted() -> None:
+    project = piloted()
+    measurement_id = record(project, measure(project), date(2024, 3, 1))
+    project.retract_measurement(
+        c.RetractMeasurement(
+            occurred_on=date(2024, 4, 11), measurement_id=measurement_id, reason="Wrong ward"
+        ),
+        FELLOW,
+    )
+    assert project.stage is Stage.PILOTED
+
+
+def test_baseline_measurements_before_a_pilot_leave_the_project_proposed() -> None:
+    project = propose()
+    record(project, measure(project), date(2023, 12, 1))
+    assert project.stage is Stage.PROPOSED
+
+
+def test_measurement_for_an_undefined_measure_is_refused() -> None:
+    project = piloted()
+    with pytest.raises(errors.MeasureNotDefinedError) as refused:
+        record(project, uuid4(), date(2024, 3, 1))
+    assert refused.value.field == "measure_id"
+
+
+def test_a_second_value_for_the_same_period_is_refused() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    record(project, measure_id, date(2024, 3, 1))
+    with pytest.raises(errors.DuplicateMeasurementError, match="correct that measurement"):
+        record(project, measure_id, date(2024, 3, 1), 51.0)
+
+
+def test_a_retracted_period_can_be_recorded_again() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    first = record(project, measure_id, date(2024, 3, 1))
+    project.retract_measurement(
+        c.RetractMeasurement(occurred_on=date(2024, 4, 11), measurement_id=first, reason="r"),
+        FELLOW,
+    )
+    second = record(project, measure_id, date(2024, 3, 1), 52.0)
+    assert project.measurements[second].value == 52.0
+
+
+def test_duplicate_measure_names_are_refused_whatever_their_case() -> None:
+    project = piloted()
+    measure(project, "Occupancy")
+    with pytest.raises(errors.DuplicateMeasureError):
+        measure(project, "occupancy")
+
+
+def test_numerator_without_denominator_is_refused() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    with pytest.raises(errors.InvalidMeasurementError) as refused:
+        project.record_measurement(
+            c.RecordMeasurement(
+                occurred_on=date(2024, 4, 1),
+                measure_id=measure_id,
+                period=date(2024, 3, 1),
+                value=0.5,
+                numerator=5,
+            ),
+            FELLOW,
+        )
+    assert refused.value.field == "denominator"
+
+
+def test_correction_keeps_the_original_value_in_the_measurement_history() -> None:
+    project = piloted()
+    measurement_id = record(project, measure(project), date(2024, 3, 1), 50.0)
+    project.correct_measurement(
+        c.CorrectMeasurement(
+            occurred_on=date(2024, 4, 12),
+            measurement_id=measurement_id,
+            value=55.0,
+            reason="Refreshed extract",
+        ),
+        FELLOW,
+    )
+    current = project.measurements[measurement_id]
+    assert (current.value, current.history, current.corrections) == (55.0, [50.0], 1)
+
+
+def test_correcting_an_unknown_or_retracted_measurement_is_refused() -> None:
+    project = piloted()
+    measurement_id = record(project, measure(project), date(2024, 3, 1))
+    with pytest.raises(errors.MeasurementNotFoundError):
+        project.correct_measurement(
+            c.CorrectMeasurement(
+                occurred_on=date(2024, 4, 12), measurement_id=uuid4(), value=1.0, reason="r"
+            ),
+            FELLOW,
+        )
+    project.retract_measurement(
+        c.RetractMeasurement(
+            occurred_on=date(2024, 4, 12), measurement_id=measurement_id, reason="r"
+        ),
+        FELLOW,
+    )
+    with pytest.raises(errors.MeasurementRetractedError):
+        project.retract_measurement(
+            c.RetractMeasurement(
+                occurred_on=date(2024, 4, 12), measurement_id=measurement_id, reason="again"
+            ),
+            FELLOW,
+        )
+
+
+def test_adoption_before_a_pilot_is_refused() -> None:
+    project = propose()
+    with pytest.raises(errors.AdoptionBeforePilotError):
+        project.record_adoption(
+            c.RecordAdoption(
+                occurred_on=date(2024, 5, 1),
+                organisation_id=PARTNER,
+                scope=AdoptionScope.BUSINESS_AS_USUAL,
+            ),
+            FELLOW,
+        )
+
+
+def test_adoption_dated_before_the_first_pilot_is_refused() -> None:
+    project = piloted()
+    with pytest.raises(errors.AdoptionBeforePilotError) as refused:
+        project.record_adoption(
+            c.RecordAdoption(
+                occurred_on=date(2024, 2, 15),
+                organisation_id=PARTNER,
+                scope=AdoptionScope.BUSINESS_AS_USUAL,
+            ),
+            FELLOW,
+        )
+    assert refused.value.field == "occurred_on"
+
+
+def test_an_organisation_adopts_a_project_only_once() -> None:
+    project = piloted()
+    adoption = c.RecordAdoption(
+        occurred_on=date(2024, 5, 1), organisation_id=PARTNER, scope=AdoptionScope.BUSINESS_AS_USUAL
+    )
+    project.record_adoption(adoption, FELLOW)
+    with pytest.raises(errors.AlreadyAdoptedError):
+        project.record_adoption(adoption, FELLOW)
+
+
+def test_a_closed_project_refuses_every_change() -> None:
+    project = piloted()
+    project.close(
+        c.CloseProject(
+            occurred_on=date(2024, 6, 1), outcome=ClosureOutcome.COMPLETED, summary="Done"
+        ),
+        FELLOW,
+    )
+    assert project.status is ProjectStatus.CLOSED
+    with pytest.raises(errors.ProjectClosedError):
+        project.log_milestone(c.LogMilestone(occurred_on=date(2024, 6, 2), title="After"), FELLOW)
+    with pytest.raises(errors.ProjectClosedError):
+        project.close(
+            c.CloseProject(
+                occurred_on=date(2024, 6, 2), outcome=ClosureOutcome.STOPPED, summary="Again"
+            ),
+            FELLOW,
+        )
+
+
+def test_a_merge_must_name_another_project() -> None:
+    project = piloted()
+    with pytest.raises(errors.ClosureError, match="merged into"):
+        project.close(
+            c.CloseProject(
+                occurred_on=date(2024, 6, 1), outcome=ClosureOutcome.MERGED, summary="Merged"
+            ),
+            FELLOW,
+        )
+    with pytest.raises(errors.ClosureError, match="itself"):
+        project.close(
+            c.CloseProject(
+                occurred_on=date(2024, 6, 1),
+                outcome=ClosureOutcome.MERGED,
+                summary="Merged",
+                merged_into=project.id,
+            ),
+            FELLOW,
+        )
+
+
+def test_effective_date_more_than_a_day_ahead_is_refused() -> None:
+    project = piloted()
+    tomorrow = utc_today() + timedelta(days=1)
+    project.log_milestone(c.LogMilestone(occurred_on=tomorrow, title="Time zones"), FELLOW)
+    with pytest.raises(errors.EffectiveDateError, match="future") as refused:
+        project.log_milestone(
+            c.LogMilestone(occurred_on=tomorrow + timedelta(days=1), title="Too soon"), FELLOW
+        )
+    assert refused.value.field == "occurred_on"
+
+
+def test_a_proposal_dated_in_the_future_is_refused() -> None:
+    with pytest.raises(errors.EffectiveDateError):
+        propose(occurred_on=utc_today() + timedelta(days=2))
+
+
+def test_effective_date_before_the_proposal_is_refused() -> None:
+    project = piloted()
+    with pytest.raises(errors.EffectiveDateError, match="before the project was proposed"):
+        project.log_milestone(
+            c.LogMilestone(occurred_on=PROPOSED - timedelta(days=1), title="Too early"), FELLOW
+        )
+
+
+def test_a_measurement_period_in_the_future_is_refused() -> None:
+    project = piloted()
+    with pytest.raises(errors.EffectiveDateError) as refused:
+        record(project, measure(project), utc_today() + timedelta(days=40))
+    assert refused.value.field == "period"
+
+
+def test_pausing_blocks_pilots_and_adoption_until_resumed() -> None:
+    project = piloted()
+    project.pause(c.PauseProject(occurred_on=date(2024, 4, 1), reason="Winter"), FELLOW)
+    with pytest.raises(errors.PauseStateError):
+        project.pause(c.PauseProject(occurred_on=date(2024, 4, 2), reason="Again"), FELLOW)
+    with pytest.raises(errors.ProjectPausedError):
+        project.start_pilot(
+            c.StartPilot(occurred_on=date(2024, 4, 2), sites=["b"], scope="s"), FELLOW
+        )
+    with pytest.raises(errors.ProjectPausedError):
+        project.record_adoption(
+            c.RecordAdoption(
+                occurred_on=date(2024, 4, 2), organisation_id=PARTNER, scope=AdoptionScope.PARTIAL
+            ),
+            FELLOW,
+        )
+    project.resume(c.ResumeProject(occurred_on=date(2024, 5, 1)), FELLOW)
+    with pytest.raises(errors.PauseStateError):
+        project.resume(c.ResumeProject(occurred_on=date(2024, 5, 2)), FELLOW)
+    project.start_pilot(c.StartPilot(occurred_on=date(2024, 5, 2), sites=["b"], scope="s"), FELLOW)
+    assert len(project.pilots) == 2
+
+
+def test_organisations_join_and_leave_but_the_lead_never_leaves() -> None:
+    project = propose()
+    newcomer = uuid4()
+    project.join_organisation(
+        c.JoinOrganisation(occurred_on=PROPOSED, organisation_id=newcomer), FELLOW
+    )
+    with pytest.raises(errors.MembershipError):
+        project.join_organisation(
+            c.JoinOrganisation(occurred_on=PROPOSED, organisation_id=newcomer), FELLOW
+        )
+    with pytest.raises(errors.MembershipError):
+        project.join_organisation(
+            c.JoinOrganisation(occurred_on=PROPOSED, organisation_id=LEAD_ORG), FELLOW
+        )
+    with pytest.raises(errors.MembershipError, match="lead organisation"):
+        project.leave_organisation(
+            c.LeaveOrganisation(occurred_on=PROPOSED, organisation_id=LEAD_ORG), FELLOW
+        )
+    project.leave_organisation(
+        c.LeaveOrganisation(occurred_on=PROPOSED, organisation_id=newcomer), FELLOW
+    )
+    with pytest.raises(errors.MembershipError, match="not a partner"):
+        project.leave_organisation(
+            c.LeaveOrganisation(occurred_on=PROPOSED, organisation_id=newcomer), FELLOW
+        )
+    assert project.partner_organisation_ids == {PARTNER}
+
+
+def test_the_lead_organisation_cannot_also_be_listed_as_a_partner() -> None:
+    with pytest.raises(errors.MembershipError):
+        propose(partner_organisation_ids=[LEAD_ORG])
+
+
+def test_assigning_the_current_sponsor_again_is_refused() -> None:
+    project = propose(sponsor_id="sponsor-1")
+    with pytest.raises(errors.SponsorUnchangedError):
+        project.assign_sponsor(
+            c.AssignSponsor(occurred_on=PROPOSED, sponsor_id="sponsor-1"), FELLOW
+        )
+    project.assign_sponsor(c.AssignSponsor(occurred_on=PROPOSED, sponsor_id="sponsor-2"), FELLOW)
+    assert project.sponsor_id == "sponsor-2"
+
+
+def test_a_refused_command_leaves_no_pending_event() -> None:
+    project = piloted()
+    before = project.version
+    with pytest.raises(errors.DomainError):
+        record(project, uuid4(), date(2024, 3, 1))
+    assert project.version == before
+    assert versions(project) == ["ProjectProposed", "PilotStarted"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("title", ""),
+        ("title", "x" * 201),
+        ("intended_outcomes", []),
+        ("cohort_id", "not-a-uuid"),
+        ("occurred_on", "2024-13-01"),
+        ("sponsor_id", "no spaces allowed"),
+    ],
+)
+def test_malformed_proposals_are_refused_naming_the_field(field: str, value: object) -> None:
+    with pytest.raises(ValidationError) as refused:
+        propose(**{field: value})
+    assert refused.value.errors()[0]["loc"][0] == field
+
+
+def test_non_finite_values_are_refused() -> None:
+    with pytest.raises(ValidationError) as refused:
+        c.RecordMeasurement(
+            occurred_on=PROPOSED, measure_id=uuid4(), period=PROPOSED, value=float("nan")
+        )
+    assert refused.value.errors()[0]["loc"] == ("value",)
+
+
+def test_cohorts_must_end_after_they_start() -> None:
+    with pytest.raises(ValidationError, match="ends_on must be after starts_on"):
+        c.StartCohort(
+            occurred_on=PROPOSED,
+            programme="p",
+            system_id=uuid4(),
+            number=1,
+            starts_on=PROPOSED,
+            ends_on=PROPOSED,
+        )
