@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="Event store URL; unset means SQLite in data_dir."
     )
+    create_schema: bool = Field(
+        default=True,
+        description="Create missing event-store tables at start-up; turn off where several "
+        "processes start at once and the schema is created beforehand.",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
     postgres_lock_timeout_seconds: int = Field(default=5, ge=1, le=600)
     host: str = "127.0.0.1"
@@ -68,6 +73,7 @@ class Settings(BaseSettings):
         """The ``eventsourcing`` library's environment for the chosen engine."""
         env: EventStoreEnv = {
             "MAPPER_TOPIC": "application.persistence.mapper:PydanticMapper",
+            "CREATE_TABLE": "y" if self.create_schema else "n",
         }
         if self.engine == "memory":
             env["PERSISTENCE_MODULE"] = "application.persistence.memory:TrackerMemoryFactory"

@@ -84,18 +84,19 @@ def test_a_proposal_starts_at_the_proposed_stage_with_its_actor_and_date() -> No
 
 def test_stage_moves_from_piloted_to_measured_to_adopted() -> None:
     project = piloted()
-    assert project.stage is Stage.PILOTED
+    stages = [project.stage]
     measure_id = measure(project)
-    assert project.stage is Stage.PILOTED
+    stages.append(project.stage)
     record(project, measure_id, date(2024, 3, 1))
-    assert project.stage is Stage.MEASURED
+    stages.append(project.stage)
     project.record_adoption(
         c.RecordAdoption(
             occurred_on=date(2024, 9, 1), organisation_id=PARTNER, scope=AdoptionScope.SPREAD
         ),
         FELLOW,
     )
-    assert project.stage is Stage.ADOPTED
+    stages.append(project.stage)
+    assert stages == [Stage.PILOTED, Stage.PILOTED, Stage.MEASURED, Stage.ADOPTED]
 
 
 def test_retracting_the_only_measurement_returns_the_stage_to_piloted() -> None:

@@ -1,0 +1,82 @@
+"""The ``impact`` command as a person runs it: a real process, real exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def impact(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPACT_")}
+    env |= {"IMPACT_DATA_DIR": str(tmp_path / "var"), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "interfaces.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp_path = tmp_path_factory.mktemp("cli")
+    result = impact(tmp_path, "demo")
+    assert result.returncode == 0, result.stderr
+    assert "Loaded 40 projects, 180 fellows, 25 organisations in 5 cohorts" in result.stdout
+    return tmp_path
+
+
+def test_demo_refuses_a_store_that_is_not_empty(loaded: Path) -> None:
+    result = impact(loaded, "demo")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: The store is not empty; use --force to add the demo programme anyway."
+    )
+
+
+def test_demo_if_empty_succeeds_without_loading_twice(loaded: Path) -> None:
+    result = impact(loaded, "demo", "--if-empty")
+    assert result.returncode == 0
+    assert "demo not loaded" in result.stdout
+
+
+def test_history_prints_every_event_of_a_project(loaded: Path) -> None:
+    listing = impact(loaded, "projects")
+    project_id = listing.stdout.split("│")[1].strip()
+    table = impact(loaded, "history", project_id)
+    assert table.returncode == 0, table.stderr
+    assert "ProjectProposed" in table.stdout
+    assert "MeasurementCorrected" in table.stdout
+    lines = impact(loaded, "history", project_id, "--json").stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert events[0]["event_type"] == "ProjectProposed"
+    assert [e["version"] for e in events] == list(range(1, len(events) + 1))
+
+
+def test_history_of_an_unknown_or_malformed_id_is_one_clear_line(loaded: Path) -> None:
+    unknown = impact(loaded, "history", "00000000-0000-0000-0000-000000000000")
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        1,
+        "error: There is no project with id 00000000-0000-0000-0000-000000000000.",
+    )
+    malformed = impact(loaded, "history", "42")
+    assert (malformed.returncode, malformed.stderr.strip()) == (
+        1,
+        "error: '42' is not a project id (a UUID).",
+    )
+
+
+def test_a_bad_setting_is_reported_in_one_line(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("IMPACT_DATABASE_URL=mysql://nope/x\n")
+    result = impact(tmp_path, "projects")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: setting IMPACT_DATABASE_URL:")
