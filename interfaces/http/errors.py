@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from application.errors import (
     ApplicationError,
@@ -44,6 +45,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _application(_: Request, exc: ApplicationError) -> JSONResponse:
         status = next(code for cls, code in _STATUS if isinstance(exc, cls))
         return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=status)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
+        detail = "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse(
+            _body(code, detail, None), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -74,3 +74,12 @@ def test_malformed_input_is_422_naming_the_field(
     bad_version = client.get(f"/api/projects/{project_id}", params={"version": 0})
     assert (bad_id.status_code, bad_id.json()["field"]) == (422, "project_id")
     assert (bad_version.status_code, bad_version.json()["field"]) == (422, "version")
+
+
+def test_an_unknown_address_is_404_in_the_same_json_shape(
+    client_and_project: tuple[TestClient, UUID],
+) -> None:
+    client, _ = client_and_project
+    response = client.get("/api/nowhere")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "detail": "There is nothing at this address."}
