@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    projection_page_size: int = Field(default=500, ge=1, le=10_000)
+    projection_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    run_projections_in_process: bool = Field(
+        default=True,
+        description="Keep the views current inside `impact serve`; turn off when separate "
+        "`impact project --follow` workers do it.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -68,6 +75,14 @@ class Settings(BaseSettings):
         if self.database_url and self.engine == "sqlite":
             return Path(unquote(urlsplit(self.database_url).path).removeprefix("/"))
         return self.data_dir / "events.sqlite"
+
+    @property
+    def views_url(self) -> str:
+        """SQLAlchemy URL of the read models: a second SQLite file, or the same PostgreSQL."""
+        if self.engine == "postgresql":
+            assert self.database_url is not None
+            return "postgresql+psycopg://" + self.database_url.split("://", 1)[1]
+        return f"sqlite:///{self.data_dir / 'views.sqlite'}"
 
     def event_store_env(self) -> EventStoreEnv:
         """The ``eventsourcing`` library's environment for the chosen engine."""

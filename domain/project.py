@@ -11,6 +11,7 @@ from domain import commands as c
 from domain import errors
 from domain import project_events as ev
 from domain.project_parts import Adoption, Measure, Measurement, Milestone, Pilot
+from domain.stages import derive_stage
 from domain.values import Actor, ClosureOutcome, ProjectStatus, Stage, utc_today
 
 MAX_DAYS_AHEAD = 1
@@ -56,14 +57,12 @@ class Project(BaseAggregate[UUID]):
 
     @property
     def stage(self) -> Stage:
-        """The furthest stage the project's events support."""
-        if self.adoptions:
-            return Stage.ADOPTED
-        if self.pilots and any(not m.retracted for m in self.measurements.values()):
-            return Stage.MEASURED
-        if self.pilots:
-            return Stage.PILOTED
-        return Stage.PROPOSED
+        """The furthest stage the project's events support (see ``domain.stages``)."""
+        return derive_stage(
+            pilots=len(self.pilots),
+            current_measurements=sum(not m.retracted for m in self.measurements.values()),
+            adoptions=len(self.adoptions),
+        )
 
     @property
     def member_fellow_ids(self) -> set[UUID]:

@@ -1,0 +1,28 @@
+"""The read-model database: an SQLAlchemy engine for the settings' views URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from application.settings import Settings
+
+
+def create_views_engine(settings: Settings) -> Engine:
+    """An engine for the views; SQLite gets WAL and a busy timeout so readers never block."""
+    url = settings.views_url
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=settings.postgres_pool_size, pool_pre_ping=True)

@@ -1,0 +1,181 @@
+"""Keeps views current: reads the notification log in pages and applies them, exactly once.
+
+Each page is decoded once and offered to every view that is behind; each view applies it in its
+own transaction, which also moves its position with a compare-and-set, so a second worker on the
+same view (a deployment mistake) fails its transaction instead of applying a page twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+
+from application.tracker import ImpactTracker
+from read_models.envelope import Envelope, decode
+from read_models.positions import metadata as positions_metadata
+from read_models.positions import positions
+from read_models.projection import Projection
+
+log = logging.getLogger(__name__)
+
+
+class StalePositionError(Exception):
+    """Another worker moved the view's position first; this page was rolled back."""
+
+
+class WaitTimeoutError(Exception):
+    """A view did not reach the awaited notification id in time."""
+
+
+@dataclass(frozen=True)
+class ViewStatus:
+    """A view's position against the head of the log."""
+
+    view: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        """How many notifications the view is behind."""
+        return max(self.head - self.position, 0)
+
+
+class ProjectionRunner:
+    """Applies the notification log to a set of projections, page by page."""
+
+    def __init__(
+        self,
+        tracker: ImpactTracker,
+        engine: Engine,
+        projections: Sequence[Projection],
+        *,
+        page_size: int = 500,
+    ) -> None:
+        self.tracker = tracker
+        self.engine = engine
+        self.projections = {p.name: p for p in projections}
+        self.page_size = page_size
+
+    def set_up(self) -> None:
+        """Create missing tables and a zero position for every view."""
+        positions_metadata.create_all(self.engine)
+        for projection in self.projections.values():
+            projection.create(self.engine)
+        with self.engine.begin() as conn:
+            known = set(conn.execute(select(positions.c.view)).scalars())
+            for name in self.projections.keys() - known:
+                conn.execute(positions.insert().values(view=name, position=0))
+
+    def positions(self) -> dict[str, int]:
+        """Each view's committed position."""
+        with self.engine.connect() as conn:
+            found = {r.view: int(r.position) for r in conn.execute(select(positions))}
+        return {name: found.get(name, 0) for name in self.projections}
+
+    def status(self) -> list[ViewStatus]:
+        """Each view's position and lag behind the log's head."""
+        head = self.tracker.head()
+        return [ViewStatus(v, p, head) for v, p in self.positions().items()]
+
+    def run_page(self, views: Iterable[str] | None = None) -> int:
+        """Apply the next page to every view that is behind; return how many events were read."""
+        chosen = [self.projections[v] for v in (views or self.projections)]
+        current = self.positions()
+        start = min(current[p.name] for p in chosen)
+        notifications = self.tracker.recorder.select_notifications(
+            start=start + 1, limit=self.page_size
+        )
+        if not notifications:
+            return 0
+        page = [decode(n) for n in notifications]
+        for projection in chosen:
+            self._apply(projection, page, current[projection.name])
+        return len(page)
+
+    def _apply(self, projection: Projection, page: list[Envelope], position: int) -> None:
+        last = page[-1].notification_id
+        if last <= position:
+            return
+        wanted = projection.event_types
+        events = [e for e in page if e.notification_id > position and e.event_type in wanted]
+        with self.engine.begin() as conn:
+            if events:
+                projection.apply(conn, events)
+            moved = conn.execute(
+                positions.update()
+                .where(positions.c.view == projection.name, positions.c.position == position)
+                .values(position=last)
+            )
+            if moved.rowcount != 1:
+                msg = f"view {projection.name} moved past {position} in another worker"
+                raise StalePositionError(msg)
+
+    def catch_up(
+        self, views: Iterable[str] | None = None, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Apply pages until the chosen views reach the head; return events read."""
+        names = list(views or self.projections)
+        total = 0
+        while read := self.run_page(names):
+            total += read
+            if progress:
+                progress(read)
+        return total
+
+    def rebuild(
+        self, views: Iterable[str] | None = None, progress: Callable[[int], None] | None = None
+    ) -> int:
+        """Drop the chosen views, then replay the whole log into them."""
+        names = list(views or self.projections)
+        with self.engine.begin() as conn:
+            for name in names:
+                self.projections[name].recreate(conn)
+                conn.execute(positions.update().where(positions.c.view == name).values(position=0))
+        return self.catch_up(names, progress)
+
+    def follow(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
+        """Keep the views current until ``stop`` is set; a failed page is retried later."""
+        while not stop.is_set():
+            try:
+                read = self.run_page()
+            except Exception:
+                log.exception("projection page failed; retrying")
+                read = 0
+                stop.wait(max(poll_seconds, 1.0))
+            if not read:
+                stop.wait(poll_seconds)
+
+    def wait_for(
+        self, notification_id: int, views: Iterable[str] | None = None, timeout: float = 5.0
+    ) -> None:
+        """Block until the chosen views have applied ``notification_id`` (read-your-writes)."""
+        wait_until_applied(self.engine, notification_id, list(views or self.projections), timeout)
+
+
+def wait_until_applied(
+    engine: Engine, notification_id: int, views: Sequence[str], timeout: float = 5.0
+) -> None:
+    """Poll the views' positions until each is at least ``notification_id``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with engine.connect() as conn:
+            found = dict(
+                conn.execute(
+                    select(positions.c.view, positions.c.position).where(
+                        positions.c.view.in_(views)
+                    )
+                ).tuples()
+            )
+        if all(found.get(v, 0) >= notification_id for v in views):
+            return
+        if time.monotonic() >= deadline:
+            behind = {v: found.get(v, 0) for v in views if found.get(v, 0) < notification_id}
+            msg = f"views not yet at notification {notification_id}: {behind}"
+            raise WaitTimeoutError(msg)
+        time.sleep(0.02)

@@ -1,0 +1,176 @@
+"""The measure series view: each measure's values, current and as they stood at any date.
+
+``measure_values`` keeps every version of every value (recorded, corrected, retracted) with both
+time axes; ``measure_measurements`` keeps the current one.  The current series of a measure is its
+non-retracted measurements in period order: the input of the SPC charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+from read_models.envelope import Envelope
+from read_models.projection import Projection, Row, RowCache, utc_naive
+
+metadata = MetaData()
+
+measures = Table(
+    "measure_measures",
+    metadata,
+    Column("measure_id", Uuid, primary_key=True),
+    Column("project_id", Uuid, nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("unit", String(200), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("target", Float),
+    Column("frequency", String(16), nullable=False),
+    Column("defined_on", Date, nullable=False),
+    Column("defined_at", DateTime, nullable=False),
+)
+
+measurements = Table(
+    "measure_measurements",
+    metadata,
+    Column("measurement_id", Uuid, primary_key=True),
+    Column("measure_id", Uuid, nullable=False),
+    Column("project_id", Uuid, nullable=False),
+    Column("period", Date, nullable=False),
+    Column("value", Float, nullable=False),
+    Column("numerator", Float),
+    Column("denominator", Float),
+    Column("note", Text, nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("corrections", Integer, nullable=False),
+    Column("retracted", Boolean, nullable=False),
+    Column("changes", Integer, nullable=False),
+    Index("measure_measurements_by_measure", "measure_id", "period"),
+)
+
+values = Table(
+    "measure_values",
+    metadata,
+    Column("measurement_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("measure_id", Uuid, nullable=False),
+    Column("period", Date, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", Float),
+    Column("reason", Text),
+    Column("occurred_on", Date, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("measure_values_by_measure", "measure_id", "period"),
+)
+
+
+class MeasuresProjection(Projection):
+    """Measures, their current measurements and every value's history."""
+
+    name: ClassVar[str] = "measures"
+    metadata: ClassVar[MetaData] = metadata
+    event_types: ClassVar[frozenset[str]] = frozenset(
+        {
+            "MeasureDefined",
+            "MeasurementRecorded",
+            "MeasurementCorrected",
+            "MeasurementRetracted",
+        }
+    )
+
+    def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
+        """Add measures and measurements, apply corrections and retractions, keep history."""
+        cache = RowCache(conn, measurements, "measurement_id")
+        cache.load((e.uuid("measurement_id"),) for e in events if "measurement_id" in e.state)
+        new_measures: list[Row] = []
+        history: list[Row] = []
+        for event in events:
+            s = event.state
+            recorded_at = utc_naive(event.recorded_at)
+            if event.event_type == "MeasureDefined":
+                new_measures.append(
+                    {
+                        "measure_id": event.uuid("measure_id"),
+                        "project_id": event.originator_id,
+                        "name": s["name"],
+                        "unit": s["unit"],
+                        "direction": s["direction"],
+                        "target": s["target"],
+                        "frequency": s["frequency"],
+                        "defined_on": event.occurred_on,
+                        "defined_at": recorded_at,
+                    }
+                )
+                continue
+            if event.event_type == "MeasurementRecorded":
+                row = cache.add(
+                    {
+                        "measurement_id": event.uuid("measurement_id"),
+                        "measure_id": event.uuid("measure_id"),
+                        "project_id": event.originator_id,
+                        "period": event.day("period"),
+                        "value": s["value"],
+                        "numerator": s["numerator"],
+                        "denominator": s["denominator"],
+                        "note": s["note"],
+                        "occurred_on": event.occurred_on,
+                        "recorded_at": recorded_at,
+                        "corrections": 0,
+                        "retracted": False,
+                        "changes": 0,
+                    }
+                )
+                kind, reason = "recorded", None
+            else:
+                found = cache.get(event.uuid("measurement_id"))
+                if found is None:
+                    continue
+                row = found
+                reason = s["reason"]
+                if event.event_type == "MeasurementCorrected":
+                    kind = "corrected"
+                    row.update(
+                        value=s["value"],
+                        numerator=s["numerator"],
+                        denominator=s["denominator"],
+                        corrections=row["corrections"] + 1,
+                    )
+                else:
+                    kind = "retracted"
+                    row["retracted"] = True
+            row["changes"] += 1
+            cache.touch(row)
+            history.append(
+                {
+                    "measurement_id": row["measurement_id"],
+                    "seq": row["changes"],
+                    "measure_id": row["measure_id"],
+                    "period": row["period"],
+                    "kind": kind,
+                    "value": None if kind == "retracted" else row["value"],
+                    "reason": reason,
+                    "occurred_on": event.occurred_on,
+                    "recorded_at": recorded_at,
+                }
+            )
+        if new_measures:
+            conn.execute(measures.insert(), new_measures)
+        cache.flush()
+        if history:
+            conn.execute(values.insert(), history)

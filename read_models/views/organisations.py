@@ -1,0 +1,211 @@
+"""The organisation impact view: who leads, partners in, pilots and adopts which project, when.
+
+Each involvement is a row with the dates it started and ended on both axes (effective
+``from_on``/``to_on``, recorded ``from_at``/``to_at``), so an organisation's portfolio as at any
+date, on either axis, is one indexed query; adoption spread is the adopter rows over time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    update,
+)
+
+from read_models.envelope import Envelope
+from read_models.projection import Projection, Row, RowCache, utc_naive
+
+metadata = MetaData()
+
+organisations = Table(
+    "organisation_orgs",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("sector", String(32), nullable=False),
+    Column("system_id", Uuid, nullable=False),
+    Column("ods_code", String(8)),
+    Column("registered_on", Date, nullable=False),
+)
+
+projects = Table(
+    "organisation_projects",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("cohort_id", Uuid, nullable=False),
+    Column("lead_organisation_id", Uuid, nullable=False),
+    Column("partners", JSON, nullable=False),  # open partner ids -> version they joined at
+    Column("piloting", JSON, nullable=False),  # ids already recorded as piloting
+)
+
+involvements = Table(
+    "organisation_involvements",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("since_version", Integer, primary_key=True, autoincrement=False),
+    Column("scope", String(32)),
+    Column("from_on", Date, nullable=False),
+    Column("from_at", DateTime, nullable=False),
+    Column("to_on", Date),
+    Column("to_at", DateTime),
+    Index("organisation_involvements_by_org", "organisation_id", "from_on"),
+    Index("organisation_involvements_by_role", "role", "from_on"),
+)
+
+
+class OrganisationsProjection(Projection):
+    """Organisations and their involvement in projects, on both time axes."""
+
+    name: ClassVar[str] = "organisations"
+    metadata: ClassVar[MetaData] = metadata
+    event_types: ClassVar[frozenset[str]] = frozenset(
+        {
+            "OrganisationRegistered",
+            "OrganisationRenamed",
+            "ProjectProposed",
+            "OrganisationJoined",
+            "OrganisationLeft",
+            "PilotStarted",
+            "ProjectAdopted",
+        }
+    )
+
+    def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
+        """Record organisations and open or close involvements for one page."""
+        cache = RowCache(conn, projects, "project_id")
+        cache.load((e.originator_id,) for e in events if e.event_type != "OrganisationRenamed")
+        new_orgs: list[Row] = []
+        renamed: list[Row] = []
+        opened: dict[tuple[object, ...], Row] = {}
+        closed: list[Row] = []
+
+        def involve(event: Envelope, organisation: str, role: str, scope: str | None) -> None:
+            row = {
+                "project_id": event.originator_id,
+                "organisation_id": _uuid(organisation),
+                "role": role,
+                "since_version": event.version,
+                "scope": scope,
+                "from_on": event.occurred_on,
+                "from_at": utc_naive(event.recorded_at),
+                "to_on": None,
+                "to_at": None,
+            }
+            opened[(event.originator_id, organisation, role, event.version)] = row
+
+        for event in events:
+            s = event.state
+            kind = event.event_type
+            if kind == "OrganisationRegistered":
+                new_orgs.append(
+                    {
+                        "organisation_id": event.originator_id,
+                        "name": s["name"],
+                        "sector": s["sector"],
+                        "system_id": event.uuid("system_id"),
+                        "ods_code": s["ods_code"],
+                        "registered_on": event.occurred_on,
+                    }
+                )
+                continue
+            if kind == "OrganisationRenamed":
+                renamed.append({"key": event.originator_id, "name": s["name"]})
+                continue
+            if kind == "ProjectProposed":
+                project = cache.add(
+                    {
+                        "project_id": event.originator_id,
+                        "title": s["title"],
+                        "cohort_id": event.uuid("cohort_id"),
+                        "lead_organisation_id": event.uuid("lead_organisation_id"),
+                        "partners": {o: event.version for o in s["partner_organisation_ids"]},
+                        "piloting": [],
+                    }
+                )
+                involve(event, s["lead_organisation_id"], "lead", None)
+                for organisation in s["partner_organisation_ids"]:
+                    involve(event, organisation, "partner", None)
+                continue
+            found = cache.get(event.originator_id)
+            if found is None:
+                continue
+            project = found
+            if kind == "OrganisationJoined":
+                project["partners"] = {**project["partners"], s["organisation_id"]: event.version}
+                involve(event, s["organisation_id"], "partner", None)
+            elif kind == "OrganisationLeft":
+                partners = dict(project["partners"])
+                since = partners.pop(s["organisation_id"])
+                project["partners"] = partners
+                key = (event.originator_id, s["organisation_id"], "partner", since)
+                ending = {"to_on": event.occurred_on, "to_at": utc_naive(event.recorded_at)}
+                if key in opened:
+                    opened[key].update(ending)
+                else:
+                    closed.append(
+                        {
+                            "p": event.originator_id,
+                            "o": _uuid(s["organisation_id"]),
+                            "v": since,
+                            **ending,
+                        }
+                    )
+            elif kind == "PilotStarted":
+                involved = [str(project["lead_organisation_id"]), *project["partners"]]
+                fresh = [o for o in involved if o not in project["piloting"]]
+                project["piloting"] = [*project["piloting"], *fresh]
+                for organisation in fresh:
+                    involve(event, organisation, "pilot", None)
+            elif kind == "ProjectAdopted":
+                involve(event, s["organisation_id"], "adopter", s["scope"])
+            cache.touch(project)
+        if new_orgs:
+            conn.execute(organisations.insert(), new_orgs)
+        if renamed:
+            conn.execute(
+                update(organisations)
+                .where(organisations.c.organisation_id == bindparam("key"))
+                .values(name=bindparam("name")),
+                renamed,
+            )
+        cache.flush()
+        if opened:
+            conn.execute(involvements.insert(), list(opened.values()))
+        if closed:
+            c = involvements.c
+            conn.execute(
+                update(involvements)
+                .where(
+                    and_(
+                        c.project_id == bindparam("p"),
+                        c.organisation_id == bindparam("o"),
+                        c.role == "partner",
+                        c.since_version == bindparam("v"),
+                    )
+                )
+                .values(to_on=bindparam("to_on"), to_at=bindparam("to_at")),
+                closed,
+            )
+
+
+def _uuid(value: str | UUID) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)

@@ -1,0 +1,246 @@
+"""The portfolio view: every project's stage on both time axes, grouped by cohort, system, sector.
+
+For *as effective on D* each project keeps the dates its stages took effect (first pilot, first
+adoption) and each measurement's span of effect (recorded until retracted); for *as recorded by
+T* it keeps every stage change with its recorded time.  Both are answered by indexed SQL over
+these tables (see ``read_models.queries.portfolio``), never by replaying the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import ClassVar
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    update,
+)
+
+from read_models.envelope import Envelope
+from read_models.progress import advance, new_progress
+from read_models.projection import Projection, Row, RowCache, utc_naive
+
+metadata = MetaData()
+
+systems = Table(
+    "portfolio_systems",
+    metadata,
+    Column("system_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+
+cohorts = Table(
+    "portfolio_cohorts",
+    metadata,
+    Column("cohort_id", Uuid, primary_key=True),
+    Column("system_id", Uuid, nullable=False),
+    Column("programme", String(200), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("starts_on", Date, nullable=False),
+)
+
+organisations = Table(
+    "portfolio_organisations",
+    metadata,
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("sector", String(32), nullable=False),
+)
+
+projects = Table(
+    "portfolio_projects",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("cohort_id", Uuid, nullable=False),
+    Column("lead_organisation_id", Uuid, nullable=False),
+    Column("proposed_on", Date, nullable=False),
+    Column("proposed_at", DateTime, nullable=False),
+    Column("piloted_on", Date),
+    Column("adopted_on", Date),
+    Column("stage", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("pilots", Integer, nullable=False),
+    Column("current_measurements", Integer, nullable=False),
+    Column("adoptions", Integer, nullable=False),
+    Column("stage_changes", Integer, nullable=False),
+    Index("portfolio_projects_by_proposal", "proposed_on"),
+    Index("portfolio_projects_by_cohort", "cohort_id"),
+)
+
+stage_changes = Table(
+    "portfolio_stage_changes",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("stage", String(16), nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Index("portfolio_stage_changes_by_time", "recorded_at", "project_id", "seq"),
+)
+
+measurement_spans = Table(
+    "portfolio_measurement_spans",
+    metadata,
+    Column("measurement_id", Uuid, primary_key=True),
+    Column("project_id", Uuid, nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Index("portfolio_spans_by_project", "project_id", "valid_from"),
+)
+
+
+class PortfolioProjection(Projection):
+    """Stage dates, stage changes and measurement spans of every project, with groupings."""
+
+    name: ClassVar[str] = "portfolio"
+    metadata: ClassVar[MetaData] = metadata
+    event_types: ClassVar[frozenset[str]] = frozenset(
+        {
+            "SystemRegistered",
+            "CohortStarted",
+            "OrganisationRegistered",
+            "OrganisationRenamed",
+            "ProjectProposed",
+            "PilotStarted",
+            "MeasurementRecorded",
+            "MeasurementRetracted",
+            "ProjectAdopted",
+            "ProjectPaused",
+            "ProjectResumed",
+            "ProjectClosed",
+        }
+    )
+
+    def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
+        """Update reference rows, project rows, stage changes and spans for one page."""
+        cache = RowCache(conn, projects, "project_id")
+        cache.load((e.originator_id,) for e in events)
+        new_systems: list[Row] = []
+        new_cohorts: list[Row] = []
+        new_orgs: list[Row] = []
+        renamed: list[Row] = []
+        new_changes: list[Row] = []
+        new_spans: dict[object, Row] = {}
+        ended_spans: list[Row] = []
+        for event in events:
+            s = event.state
+            kind = event.event_type
+            if kind == "SystemRegistered":
+                new_systems.append({"system_id": event.originator_id, "name": s["name"]})
+                continue
+            if kind == "CohortStarted":
+                new_cohorts.append(
+                    {
+                        "cohort_id": event.originator_id,
+                        "system_id": event.uuid("system_id"),
+                        "programme": s["programme"],
+                        "number": s["number"],
+                        "starts_on": event.day("starts_on"),
+                    }
+                )
+                continue
+            if kind == "OrganisationRegistered":
+                new_orgs.append(
+                    {
+                        "organisation_id": event.originator_id,
+                        "name": s["name"],
+                        "sector": s["sector"],
+                    }
+                )
+                continue
+            if kind == "OrganisationRenamed":
+                renamed.append({"key": event.originator_id, "name": s["name"]})
+                continue
+            if kind == "ProjectProposed":
+                row = cache.add(
+                    {
+                        "project_id": event.originator_id,
+                        "title": s["title"],
+                        "cohort_id": event.uuid("cohort_id"),
+                        "lead_organisation_id": event.uuid("lead_organisation_id"),
+                        "proposed_on": event.occurred_on,
+                        "proposed_at": utc_naive(event.recorded_at),
+                        "piloted_on": None,
+                        "adopted_on": None,
+                        "stage_changes": 0,
+                        **new_progress(),
+                    }
+                )
+            else:
+                found = cache.get(event.originator_id)
+                if found is None:
+                    continue
+                row = found
+            if kind == "PilotStarted":
+                row["piloted_on"] = _earliest(row["piloted_on"], event.occurred_on)
+            elif kind == "ProjectAdopted":
+                row["adopted_on"] = _earliest(row["adopted_on"], event.occurred_on)
+            elif kind == "MeasurementRecorded":
+                new_spans[event.state["measurement_id"]] = {
+                    "measurement_id": event.uuid("measurement_id"),
+                    "project_id": event.originator_id,
+                    "valid_from": event.occurred_on,
+                    "valid_to": None,
+                }
+            elif kind == "MeasurementRetracted":
+                pending = new_spans.get(event.state["measurement_id"])
+                if pending is not None:
+                    pending["valid_to"] = event.occurred_on
+                else:
+                    ended_spans.append(
+                        {"key": event.uuid("measurement_id"), "valid_to": event.occurred_on}
+                    )
+            if advance(row, event) or kind == "ProjectProposed":
+                row["stage_changes"] += 1
+                new_changes.append(
+                    {
+                        "project_id": event.originator_id,
+                        "seq": row["stage_changes"],
+                        "stage": row["stage"],
+                        "occurred_on": event.occurred_on,
+                        "recorded_at": utc_naive(event.recorded_at),
+                    }
+                )
+            cache.touch(row)
+        for table, rows in (
+            (systems, new_systems),
+            (cohorts, new_cohorts),
+            (organisations, new_orgs),
+        ):
+            if rows:
+                conn.execute(table.insert(), rows)
+        if renamed:
+            conn.execute(
+                update(organisations)
+                .where(organisations.c.organisation_id == bindparam("key"))
+                .values(name=bindparam("name")),
+                renamed,
+            )
+        cache.flush()
+        if new_changes:
+            conn.execute(stage_changes.insert(), new_changes)
+        if new_spans:
+            conn.execute(measurement_spans.insert(), list(new_spans.values()))
+        if ended_spans:
+            conn.execute(
+                update(measurement_spans)
+                .where(measurement_spans.c.measurement_id == bindparam("key"))
+                .values(valid_to=bindparam("valid_to")),
+                ended_spans,
+            )
+
+
+def _earliest(current: date | None, candidate: date) -> date:
+    return candidate if current is None or candidate < current else current

@@ -1,0 +1,241 @@
+"""The project timeline view: every event of every project, and each project's stage history.
+
+Tables: ``timeline_projects`` (current stage, status, people and organisations involved),
+``timeline_members`` (who may write: the lead fellow and the team), ``timeline_entries`` (one row
+per event, with actor, effective date and recorded time) and ``timeline_stage_changes`` (each
+stage the project entered, on both time axes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+from uuid import UUID
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+from read_models.envelope import Envelope
+from read_models.progress import advance, new_progress
+from read_models.projection import Projection, Row, RowCache, utc_naive
+
+metadata = MetaData()
+
+projects = Table(
+    "timeline_projects",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("cohort_id", Uuid, nullable=False),
+    Column("lead_fellow_id", Uuid, nullable=False),
+    Column("lead_organisation_id", Uuid, nullable=False),
+    Column("sponsor_id", String(64)),
+    Column("proposed_on", Date, nullable=False),
+    Column("proposed_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("pilots", Integer, nullable=False),
+    Column("current_measurements", Integer, nullable=False),
+    Column("adoptions", Integer, nullable=False),
+    Column("stage_changes", Integer, nullable=False),
+    Column("last_recorded_at", DateTime, nullable=False),
+)
+
+members = Table(
+    "timeline_members",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("fellow_id", Uuid, primary_key=True),
+    Index("timeline_members_by_fellow", "fellow_id"),
+)
+
+entries = Table(
+    "timeline_entries",
+    metadata,
+    Column("notification_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("project_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("actor_id", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Index("timeline_entries_by_project", "project_id", "version"),
+    Index("timeline_entries_by_project_effective", "project_id", "occurred_on"),
+)
+
+stage_changes = Table(
+    "timeline_stage_changes",
+    metadata,
+    Column("project_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("stage", String(16), nullable=False),
+    Column("previous_stage", String(16)),
+    Column("occurred_on", Date, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("notification_id", BigInteger, nullable=False),
+)
+
+_BASE_FIELDS = {"timestamp", "actor", "occurred_on", "originator_topic"}
+
+
+def summarise(event: Envelope) -> str:
+    """One line a sponsor can read in a timeline."""
+    s: dict[str, Any] = event.state
+    match event.event_type:
+        case "ProjectProposed":
+            return f"Proposed: {s['title']}"
+        case "PilotStarted":
+            return f"Pilot started at {', '.join(s['sites'])}"
+        case "MeasureDefined":
+            return f"Measure defined: {s['name']} ({s['unit']}, {s['direction']} is better)"
+        case "MeasurementRecorded":
+            return f"Measurement recorded for {s['period']}: {s['value']:g}"
+        case "MeasurementCorrected":
+            return f"Measurement corrected to {s['value']:g}: {s['reason']}"
+        case "MeasurementRetracted":
+            return f"Measurement retracted: {s['reason']}"
+        case "ProjectAdopted":
+            return f"Adopted by an organisation ({s['scope'].replace('_', ' ')})"
+        case "MilestoneLogged":
+            prefix = "Sign-off" if s["is_sign_off"] else "Milestone"
+            return f"{prefix}: {s['title']}"
+        case "OrganisationJoined":
+            return "A partner organisation joined"
+        case "OrganisationLeft":
+            return "A partner organisation left"
+        case "SponsorAssigned":
+            return f"Sponsor assigned: {s['sponsor_id']}"
+        case "ProjectPaused":
+            return f"Paused: {s['reason']}"
+        case "ProjectResumed":
+            return "Resumed"
+        case "ProjectClosed":
+            return f"Closed ({s['outcome']}): {s['summary']}"
+    return event.event_type
+
+
+class TimelineProjection(Projection):
+    """Every project event as a timeline entry, plus stage history and membership."""
+
+    name: ClassVar[str] = "timeline"
+    metadata: ClassVar[MetaData] = metadata
+    event_types: ClassVar[frozenset[str]] = frozenset(
+        {
+            "ProjectProposed",
+            "PilotStarted",
+            "MeasureDefined",
+            "MeasurementRecorded",
+            "MeasurementCorrected",
+            "MeasurementRetracted",
+            "ProjectAdopted",
+            "MilestoneLogged",
+            "OrganisationJoined",
+            "OrganisationLeft",
+            "SponsorAssigned",
+            "ProjectPaused",
+            "ProjectResumed",
+            "ProjectClosed",
+        }
+    )
+
+    def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
+        """Add an entry per event and update each touched project's row."""
+        cache = RowCache(conn, projects, "project_id")
+        cache.load((e.originator_id,) for e in events)
+        new_entries: list[Row] = []
+        new_changes: list[Row] = []
+        new_members: list[Row] = []
+        for event in events:
+            recorded_at = utc_naive(event.recorded_at)
+            new_entries.append(
+                {
+                    "notification_id": event.notification_id,
+                    "project_id": event.originator_id,
+                    "version": event.version,
+                    "event_type": event.event_type,
+                    "actor_id": event.actor_id,
+                    "actor_role": event.actor_role,
+                    "occurred_on": event.occurred_on,
+                    "recorded_at": recorded_at,
+                    "summary": summarise(event),
+                    "data": {k: v for k, v in event.state.items() if k not in _BASE_FIELDS},
+                }
+            )
+            if event.event_type == "ProjectProposed":
+                row = cache.add(self._proposed(event))
+                new_members += [
+                    {"project_id": event.originator_id, "fellow_id": f}
+                    for f in {
+                        event.uuid("lead_fellow_id"),
+                        *(UUID(f) for f in event.state["team_fellow_ids"]),
+                    }
+                ]
+            else:
+                found = cache.get(event.originator_id)
+                if found is None:
+                    continue  # a stream whose proposal this view never saw: nothing to update
+                row = found
+                if event.event_type == "SponsorAssigned":
+                    row["sponsor_id"] = event.state["sponsor_id"]
+            previous = row["stage"]
+            if advance(row, event) or event.event_type == "ProjectProposed":
+                row["stage_changes"] += 1
+                new_changes.append(
+                    {
+                        "project_id": event.originator_id,
+                        "seq": row["stage_changes"],
+                        "stage": row["stage"],
+                        "previous_stage": None
+                        if event.event_type == "ProjectProposed"
+                        else previous,
+                        "occurred_on": event.occurred_on,
+                        "recorded_at": recorded_at,
+                        "notification_id": event.notification_id,
+                    }
+                )
+            row["version"] = event.version
+            row["last_recorded_at"] = recorded_at
+            cache.touch(row)
+        cache.flush()
+        for table, rows in (
+            (entries, new_entries),
+            (stage_changes, new_changes),
+            (members, new_members),
+        ):
+            if rows:
+                conn.execute(table.insert(), rows)
+
+    @staticmethod
+    def _proposed(event: Envelope) -> Row:
+        s = event.state
+        return {
+            "project_id": event.originator_id,
+            "title": s["title"],
+            "cohort_id": event.uuid("cohort_id"),
+            "lead_fellow_id": event.uuid("lead_fellow_id"),
+            "lead_organisation_id": event.uuid("lead_organisation_id"),
+            "sponsor_id": s["sponsor_id"],
+            "proposed_on": event.occurred_on,
+            "proposed_at": utc_naive(event.recorded_at),
+            "version": event.version,
+            "stage_changes": 0,
+            "last_recorded_at": utc_naive(event.recorded_at),
+            **new_progress(),
+        }
