@@ -53,6 +53,6 @@ def advance(row: Row, event: Envelope) -> bool:
         current_measurements=row["current_measurements"],
         adoptions=row["adoptions"],
     ).value
-    changed = stage != row["stage"]
+    changed: bool = stage != row["stage"]
     row["stage"] = stage
     return changed

@@ -8,6 +8,7 @@ date, on either axis, is one indexed query; adoption spread is the adopter rows 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar
 from uuid import UUID
 
@@ -91,106 +92,122 @@ class OrganisationsProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
         """Record organisations and open or close involvements for one page."""
-        cache = RowCache(conn, projects, "project_id")
-        cache.load((e.originator_id,) for e in events if e.event_type != "OrganisationRenamed")
-        new_orgs: list[Row] = []
-        renamed: list[Row] = []
-        opened: dict[tuple[object, ...], Row] = {}
-        closed: list[Row] = []
-
-        def involve(event: Envelope, organisation: str, role: str, scope: str | None) -> None:
-            row = {
-                "project_id": event.originator_id,
-                "organisation_id": _uuid(organisation),
-                "role": role,
-                "since_version": event.version,
-                "scope": scope,
-                "from_on": event.occurred_on,
-                "from_at": utc_naive(event.recorded_at),
-                "to_on": None,
-                "to_at": None,
-            }
-            opened[(event.originator_id, organisation, role, event.version)] = row
-
+        page = _Page(RowCache(conn, projects, "project_id"))
+        page.projects.load(
+            (e.originator_id,) for e in events if e.event_type != "OrganisationRenamed"
+        )
         for event in events:
-            s = event.state
-            kind = event.event_type
-            if kind == "OrganisationRegistered":
-                new_orgs.append(
+            page.take(event)
+        page.write(conn)
+
+
+@dataclass
+class _Page:
+    """What one page changes, gathered so each table is written once."""
+
+    projects: RowCache
+    new_orgs: list[Row] = field(default_factory=list)
+    renamed: list[Row] = field(default_factory=list)
+    opened: dict[tuple[object, ...], Row] = field(default_factory=dict)
+    closed: list[Row] = field(default_factory=list)
+
+    def take(self, event: Envelope) -> None:
+        s = event.state
+        kind = event.event_type
+        if kind == "OrganisationRegistered":
+            self.new_orgs.append(
+                {
+                    "organisation_id": event.originator_id,
+                    "name": s["name"],
+                    "sector": s["sector"],
+                    "system_id": event.uuid("system_id"),
+                    "ods_code": s["ods_code"],
+                    "registered_on": event.occurred_on,
+                }
+            )
+        elif kind == "OrganisationRenamed":
+            self.renamed.append({"key": event.originator_id, "name": s["name"]})
+        elif kind == "ProjectProposed":
+            self.projects.add(
+                {
+                    "project_id": event.originator_id,
+                    "title": s["title"],
+                    "cohort_id": event.uuid("cohort_id"),
+                    "lead_organisation_id": event.uuid("lead_organisation_id"),
+                    "partners": dict.fromkeys(s["partner_organisation_ids"], event.version),
+                    "piloting": [],
+                }
+            )
+            self.involve(event, s["lead_organisation_id"], "lead")
+            for organisation in s["partner_organisation_ids"]:
+                self.involve(event, organisation, "partner")
+        else:
+            project = self.projects.get(event.originator_id)
+            if project is not None:
+                self.project_event(project, event)
+                self.projects.touch(project)
+
+    def project_event(self, project: Row, event: Envelope) -> None:
+        s = event.state
+        kind = event.event_type
+        if kind == "OrganisationJoined":
+            project["partners"] = {**project["partners"], s["organisation_id"]: event.version}
+            self.involve(event, s["organisation_id"], "partner")
+        elif kind == "OrganisationLeft":
+            partners = dict(project["partners"])
+            since = partners.pop(s["organisation_id"])
+            project["partners"] = partners
+            key = (event.originator_id, s["organisation_id"], "partner", since)
+            ending = {"to_on": event.occurred_on, "to_at": utc_naive(event.recorded_at)}
+            if key in self.opened:
+                self.opened[key].update(ending)
+            else:
+                self.closed.append(
                     {
-                        "organisation_id": event.originator_id,
-                        "name": s["name"],
-                        "sector": s["sector"],
-                        "system_id": event.uuid("system_id"),
-                        "ods_code": s["ods_code"],
-                        "registered_on": event.occurred_on,
+                        "p": event.originator_id,
+                        "o": _uuid(s["organisation_id"]),
+                        "v": since,
+                        **ending,
                     }
                 )
-                continue
-            if kind == "OrganisationRenamed":
-                renamed.append({"key": event.originator_id, "name": s["name"]})
-                continue
-            if kind == "ProjectProposed":
-                project = cache.add(
-                    {
-                        "project_id": event.originator_id,
-                        "title": s["title"],
-                        "cohort_id": event.uuid("cohort_id"),
-                        "lead_organisation_id": event.uuid("lead_organisation_id"),
-                        "partners": {o: event.version for o in s["partner_organisation_ids"]},
-                        "piloting": [],
-                    }
-                )
-                involve(event, s["lead_organisation_id"], "lead", None)
-                for organisation in s["partner_organisation_ids"]:
-                    involve(event, organisation, "partner", None)
-                continue
-            found = cache.get(event.originator_id)
-            if found is None:
-                continue
-            project = found
-            if kind == "OrganisationJoined":
-                project["partners"] = {**project["partners"], s["organisation_id"]: event.version}
-                involve(event, s["organisation_id"], "partner", None)
-            elif kind == "OrganisationLeft":
-                partners = dict(project["partners"])
-                since = partners.pop(s["organisation_id"])
-                project["partners"] = partners
-                key = (event.originator_id, s["organisation_id"], "partner", since)
-                ending = {"to_on": event.occurred_on, "to_at": utc_naive(event.recorded_at)}
-                if key in opened:
-                    opened[key].update(ending)
-                else:
-                    closed.append(
-                        {
-                            "p": event.originator_id,
-                            "o": _uuid(s["organisation_id"]),
-                            "v": since,
-                            **ending,
-                        }
-                    )
-            elif kind == "PilotStarted":
-                involved = [str(project["lead_organisation_id"]), *project["partners"]]
-                fresh = [o for o in involved if o not in project["piloting"]]
-                project["piloting"] = [*project["piloting"], *fresh]
-                for organisation in fresh:
-                    involve(event, organisation, "pilot", None)
-            elif kind == "ProjectAdopted":
-                involve(event, s["organisation_id"], "adopter", s["scope"])
-            cache.touch(project)
-        if new_orgs:
-            conn.execute(organisations.insert(), new_orgs)
-        if renamed:
+        elif kind == "PilotStarted":
+            involved = [str(project["lead_organisation_id"]), *project["partners"]]
+            fresh = [o for o in involved if o not in project["piloting"]]
+            project["piloting"] = [*project["piloting"], *fresh]
+            for organisation in fresh:
+                self.involve(event, organisation, "pilot")
+        elif kind == "ProjectAdopted":
+            self.involve(event, s["organisation_id"], "adopter", s["scope"])
+
+    def involve(
+        self, event: Envelope, organisation: str, role: str, scope: str | None = None
+    ) -> None:
+        self.opened[(event.originator_id, organisation, role, event.version)] = {
+            "project_id": event.originator_id,
+            "organisation_id": _uuid(organisation),
+            "role": role,
+            "since_version": event.version,
+            "scope": scope,
+            "from_on": event.occurred_on,
+            "from_at": utc_naive(event.recorded_at),
+            "to_on": None,
+            "to_at": None,
+        }
+
+    def write(self, conn: Connection) -> None:
+        if self.new_orgs:
+            conn.execute(organisations.insert(), self.new_orgs)
+        if self.renamed:
             conn.execute(
                 update(organisations)
                 .where(organisations.c.organisation_id == bindparam("key"))
                 .values(name=bindparam("name")),
-                renamed,
+                self.renamed,
             )
-        cache.flush()
-        if opened:
-            conn.execute(involvements.insert(), list(opened.values()))
-        if closed:
+        self.projects.flush()
+        if self.opened:
+            conn.execute(involvements.insert(), list(self.opened.values()))
+        if self.closed:
             c = involvements.c
             conn.execute(
                 update(involvements)
@@ -203,7 +220,7 @@ class OrganisationsProjection(Projection):
                     )
                 )
                 .values(to_on=bindparam("to_on"), to_at=bindparam("to_at")),
-                closed,
+                self.closed,
             )
 
 

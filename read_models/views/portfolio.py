@@ -9,6 +9,7 @@ these tables (see ``read_models.queries.portfolio``), never by replaying the log
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import ClassVar
 
@@ -125,121 +126,134 @@ class PortfolioProjection(Projection):
 
     def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
         """Update reference rows, project rows, stage changes and spans for one page."""
-        cache = RowCache(conn, projects, "project_id")
-        cache.load((e.originator_id,) for e in events)
-        new_systems: list[Row] = []
-        new_cohorts: list[Row] = []
-        new_orgs: list[Row] = []
-        renamed: list[Row] = []
-        new_changes: list[Row] = []
-        new_spans: dict[object, Row] = {}
-        ended_spans: list[Row] = []
+        page = _Page(RowCache(conn, projects, "project_id"))
+        page.projects.load((e.originator_id,) for e in events)
         for event in events:
-            s = event.state
-            kind = event.event_type
-            if kind == "SystemRegistered":
-                new_systems.append({"system_id": event.originator_id, "name": s["name"]})
-                continue
-            if kind == "CohortStarted":
-                new_cohorts.append(
-                    {
-                        "cohort_id": event.originator_id,
-                        "system_id": event.uuid("system_id"),
-                        "programme": s["programme"],
-                        "number": s["number"],
-                        "starts_on": event.day("starts_on"),
-                    }
-                )
-                continue
-            if kind == "OrganisationRegistered":
-                new_orgs.append(
-                    {
-                        "organisation_id": event.originator_id,
-                        "name": s["name"],
-                        "sector": s["sector"],
-                    }
-                )
-                continue
-            if kind == "OrganisationRenamed":
-                renamed.append({"key": event.originator_id, "name": s["name"]})
-                continue
-            if kind == "ProjectProposed":
-                row = cache.add(
-                    {
-                        "project_id": event.originator_id,
-                        "title": s["title"],
-                        "cohort_id": event.uuid("cohort_id"),
-                        "lead_organisation_id": event.uuid("lead_organisation_id"),
-                        "proposed_on": event.occurred_on,
-                        "proposed_at": utc_naive(event.recorded_at),
-                        "piloted_on": None,
-                        "adopted_on": None,
-                        "stage_changes": 0,
-                        **new_progress(),
-                    }
-                )
+            if event.event_type in _REFERENCE:
+                page.reference(event)
             else:
-                found = cache.get(event.originator_id)
-                if found is None:
-                    continue
-                row = found
-            if kind == "PilotStarted":
-                row["piloted_on"] = _earliest(row["piloted_on"], event.occurred_on)
-            elif kind == "ProjectAdopted":
-                row["adopted_on"] = _earliest(row["adopted_on"], event.occurred_on)
-            elif kind == "MeasurementRecorded":
-                new_spans[event.state["measurement_id"]] = {
-                    "measurement_id": event.uuid("measurement_id"),
-                    "project_id": event.originator_id,
-                    "valid_from": event.occurred_on,
-                    "valid_to": None,
+                page.project_event(event)
+        page.write(conn)
+
+
+_REFERENCE = frozenset(
+    {"SystemRegistered", "CohortStarted", "OrganisationRegistered", "OrganisationRenamed"}
+)
+
+
+@dataclass
+class _Page:
+    """What one page changes, gathered so each table is written once."""
+
+    projects: RowCache
+    inserts: dict[Table, list[Row]] = field(
+        default_factory=lambda: {t: [] for t in (systems, cohorts, organisations, stage_changes)}
+    )
+    renamed: list[Row] = field(default_factory=list)
+    new_spans: dict[str, Row] = field(default_factory=dict)
+    ended_spans: list[Row] = field(default_factory=list)
+
+    def reference(self, event: Envelope) -> None:
+        s = event.state
+        if event.event_type == "SystemRegistered":
+            self.inserts[systems].append({"system_id": event.originator_id, "name": s["name"]})
+        elif event.event_type == "CohortStarted":
+            self.inserts[cohorts].append(
+                {
+                    "cohort_id": event.originator_id,
+                    "system_id": event.uuid("system_id"),
+                    "programme": s["programme"],
+                    "number": s["number"],
+                    "starts_on": event.day("starts_on"),
                 }
-            elif kind == "MeasurementRetracted":
-                pending = new_spans.get(event.state["measurement_id"])
-                if pending is not None:
-                    pending["valid_to"] = event.occurred_on
-                else:
-                    ended_spans.append(
-                        {"key": event.uuid("measurement_id"), "valid_to": event.occurred_on}
-                    )
-            if advance(row, event) or kind == "ProjectProposed":
-                row["stage_changes"] += 1
-                new_changes.append(
-                    {
-                        "project_id": event.originator_id,
-                        "seq": row["stage_changes"],
-                        "stage": row["stage"],
-                        "occurred_on": event.occurred_on,
-                        "recorded_at": utc_naive(event.recorded_at),
-                    }
+            )
+        elif event.event_type == "OrganisationRegistered":
+            self.inserts[organisations].append(
+                {"organisation_id": event.originator_id, "name": s["name"], "sector": s["sector"]}
+            )
+        else:
+            self.renamed.append({"key": event.originator_id, "name": s["name"]})
+
+    def project_event(self, event: Envelope) -> None:
+        kind = event.event_type
+        if kind == "ProjectProposed":
+            row = self.projects.add(_proposed(event))
+        else:
+            found = self.projects.get(event.originator_id)
+            if found is None:
+                return
+            row = found
+        if kind == "PilotStarted":
+            row["piloted_on"] = _earliest(row["piloted_on"], event.occurred_on)
+        elif kind == "ProjectAdopted":
+            row["adopted_on"] = _earliest(row["adopted_on"], event.occurred_on)
+        elif kind == "MeasurementRecorded":
+            self.new_spans[event.state["measurement_id"]] = {
+                "measurement_id": event.uuid("measurement_id"),
+                "project_id": event.originator_id,
+                "valid_from": event.occurred_on,
+                "valid_to": None,
+            }
+        elif kind == "MeasurementRetracted":
+            pending = self.new_spans.get(event.state["measurement_id"])
+            if pending is not None:
+                pending["valid_to"] = event.occurred_on
+            else:
+                self.ended_spans.append(
+                    {"key": event.uuid("measurement_id"), "valid_to": event.occurred_on}
                 )
-            cache.touch(row)
-        for table, rows in (
-            (systems, new_systems),
-            (cohorts, new_cohorts),
-            (organisations, new_orgs),
-        ):
-            if rows:
-                conn.execute(table.insert(), rows)
-        if renamed:
+        if advance(row, event) or kind == "ProjectProposed":
+            row["stage_changes"] += 1
+            self.inserts[stage_changes].append(
+                {
+                    "project_id": event.originator_id,
+                    "seq": row["stage_changes"],
+                    "stage": row["stage"],
+                    "occurred_on": event.occurred_on,
+                    "recorded_at": utc_naive(event.recorded_at),
+                }
+            )
+        self.projects.touch(row)
+
+    def write(self, conn: Connection) -> None:
+        for table in (systems, cohorts, organisations):
+            if self.inserts[table]:
+                conn.execute(table.insert(), self.inserts[table])
+        if self.renamed:
             conn.execute(
                 update(organisations)
                 .where(organisations.c.organisation_id == bindparam("key"))
                 .values(name=bindparam("name")),
-                renamed,
+                self.renamed,
             )
-        cache.flush()
-        if new_changes:
-            conn.execute(stage_changes.insert(), new_changes)
-        if new_spans:
-            conn.execute(measurement_spans.insert(), list(new_spans.values()))
-        if ended_spans:
+        self.projects.flush()
+        if self.inserts[stage_changes]:
+            conn.execute(stage_changes.insert(), self.inserts[stage_changes])
+        if self.new_spans:
+            conn.execute(measurement_spans.insert(), list(self.new_spans.values()))
+        if self.ended_spans:
             conn.execute(
                 update(measurement_spans)
                 .where(measurement_spans.c.measurement_id == bindparam("key"))
                 .values(valid_to=bindparam("valid_to")),
-                ended_spans,
+                self.ended_spans,
             )
+
+
+def _proposed(event: Envelope) -> Row:
+    s = event.state
+    return {
+        "project_id": event.originator_id,
+        "title": s["title"],
+        "cohort_id": event.uuid("cohort_id"),
+        "lead_organisation_id": event.uuid("lead_organisation_id"),
+        "proposed_on": event.occurred_on,
+        "proposed_at": utc_naive(event.recorded_at),
+        "piloted_on": None,
+        "adopted_on": None,
+        "stage_changes": 0,
+        **new_progress(),
+    }
 
 
 def _earliest(current: date | None, candidate: date) -> date:
