@@ -165,13 +165,10 @@ def wait_until_applied(
     deadline = time.monotonic() + timeout
     while True:
         with engine.connect() as conn:
-            found = dict(
-                conn.execute(
-                    select(positions.c.view, positions.c.position).where(
-                        positions.c.view.in_(views)
-                    )
-                ).tuples()
-            )
+            found = {
+                r.view: int(r.position)
+                for r in conn.execute(select(positions).where(positions.c.view.in_(views)))
+            }
         if all(found.get(v, 0) >= notification_id for v in views):
             return
         if time.monotonic() >= deadline:

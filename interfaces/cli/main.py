@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -24,6 +27,7 @@ from application.errors import ApplicationError
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from domain.errors import DomainError
+from read_models.bootstrap import UnknownViewError, check_views, create_read_side
 
 app = typer.Typer(
     help="Impact tracker: event-sourced system change projects.",
@@ -109,6 +113,88 @@ def demo(
 
 
 @app.command()
+def project(
+    views: Annotated[
+        list[str] | None, typer.Argument(help="Views to keep current (default all).")
+    ] = None,
+    follow: Annotated[bool, typer.Option(help="Keep following the log until stopped.")] = False,
+) -> None:
+    """Bring the views up to date; with --follow, keep them current (a projection worker)."""
+    with _tracker() as tracker:
+        read_side = create_read_side(Settings(), tracker)
+        names = check_views(views or [], read_side.runner.projections) or None
+        try:
+            if not follow:
+                applied = read_side.runner.catch_up(names)
+                out.print(f"Applied {applied} events; views are current.")
+                return
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            out.print(
+                f"Following the log for {', '.join(names or read_side.runner.projections)} "
+                "(Ctrl+C to stop)."
+            )
+            try:
+                read_side.runner.follow(stop, Settings().projection_poll_seconds)
+            except KeyboardInterrupt:
+                stop.set()
+        finally:
+            read_side.close()
+
+
+@app.command()
+def rebuild(
+    views: Annotated[
+        list[str] | None, typer.Argument(help="Views to rebuild (default all).")
+    ] = None,
+) -> None:
+    """Drop views and replay the whole log into them, with a progress bar."""
+    with _tracker() as tracker:
+        read_side = create_read_side(Settings(), tracker)
+        names = check_views(views or [], read_side.runner.projections) or list(
+            read_side.runner.projections
+        )
+        head = tracker.head()
+        started = time.monotonic()
+        try:
+            with Progress(
+                TextColumn(f"Rebuilding {', '.join(names)}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]} events/s"),
+                TimeRemainingColumn(),
+                console=out,
+            ) as progress:
+                task = progress.add_task("rebuild", total=head, rate="-")
+
+                def advance(read: int) -> None:
+                    done = progress.tasks[0].completed + read
+                    rate = done / max(time.monotonic() - started, 1e-6)
+                    progress.update(task, advance=read, rate=f"{rate:,.0f}")
+
+                read_side.runner.rebuild(names, advance)
+        finally:
+            read_side.close()
+        out.print(
+            f"Rebuilt {', '.join(names)} from {head} events in {time.monotonic() - started:.1f}s."
+        )
+
+
+@app.command()
+def status() -> None:
+    """Each view's position against the head of the log (its lag)."""
+    with _tracker() as tracker:
+        read_side = create_read_side(Settings(), tracker)
+        try:
+            table = Table("view", "position", "head", "lag")
+            for s in read_side.runner.status():
+                table.add_row(s.view, str(s.position), str(s.head), str(s.lag))
+            out.print(table)
+        finally:
+            read_side.close()
+
+
+@app.command()
 def projects() -> None:
     """List projects (id and title) in the order they were proposed."""
     with _tracker() as tracker:
@@ -158,7 +244,7 @@ def history(
 def _run(entry: Callable[[], None]) -> None:
     try:
         entry()
-    except (CommandFailedError, DomainError, ApplicationError) as e:
+    except (CommandFailedError, DomainError, ApplicationError, UnknownViewError) as e:
         err.print(f"[red]error:[/red] {e}", highlight=False)
         raise SystemExit(1) from None
 

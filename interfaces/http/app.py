@@ -15,6 +15,7 @@ from application.results import HistoryEntry, ProjectView
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from interfaces.http.errors import install_error_handlers
+from read_models.bootstrap import create_read_side
 
 
 def get_tracker(request: Request) -> ImpactTracker:
@@ -33,9 +34,13 @@ def create_app(settings: Settings, tracker: ImpactTracker | None = None) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = tracker is None
         app.state.tracker = tracker or create_tracker(settings)
+        app.state.read_side = create_read_side(settings, app.state.tracker)
+        if settings.run_projections_in_process:
+            app.state.read_side.start_following()
         try:
             yield
         finally:
+            app.state.read_side.close()
             if owned:
                 app.state.tracker.close()
 

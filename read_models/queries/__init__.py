@@ -1,0 +1,1 @@
+"""Query functions over the views: what the interfaces call; each returns pydantic models."""

@@ -1,0 +1,59 @@
+"""What every query shares: pagination and the two time axes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+
+class Axis(StrEnum):
+    """Which time an as-at question is about."""
+
+    RECORDED = "recorded"  # what we knew then: events recorded by the moment (audit)
+    EFFECTIVE = "effective"  # what was true then: events whose effective date is on or before
+
+
+class AsAt(BaseModel):
+    """A point on one axis: a date (effective), or a moment (recorded; a date means its end)."""
+
+    axis: Axis
+    moment: datetime | date
+
+    @property
+    def day(self) -> date:
+        """The effective date (the moment's date when a moment was given)."""
+        return self.moment.date() if isinstance(self.moment, datetime) else self.moment
+
+    @property
+    def cutoff(self) -> datetime:
+        """The recorded-time cut-off as naive UTC, inclusive; a bare date means end of day."""
+        if isinstance(self.moment, datetime):
+            moment = self.moment if self.moment.tzinfo else self.moment.replace(tzinfo=UTC)
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        return datetime.combine(self.moment + timedelta(days=1), time()) - timedelta(microseconds=1)
+
+
+class PageParams(BaseModel):
+    """Which page of a list to return."""
+
+    page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=50, ge=1, le=500)
+
+    @property
+    def offset(self) -> int:
+        """Rows to skip."""
+        return (self.page - 1) * self.per_page
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list, with the total so clients can page through it."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int

@@ -1,0 +1,127 @@
+"""Measure series: a measure's current values, or its values as they stood at a date."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy import Connection, Engine, and_, func, select
+
+from domain.values import Frequency, ImprovementDirection
+from read_models.queries.common import AsAt, Axis
+from read_models.views.measures import measurements, measures, values
+
+
+class MeasureInfo(BaseModel):
+    """A measure's definition."""
+
+    measure_id: UUID
+    project_id: UUID
+    name: str
+    unit: str
+    direction: ImprovementDirection
+    target: float | None
+    frequency: Frequency
+    defined_on: date
+
+
+class SeriesPoint(BaseModel):
+    """One period's value."""
+
+    measurement_id: UUID
+    period: date
+    value: float
+    corrected: bool
+    occurred_on: date
+    recorded_at: datetime
+
+
+class MeasureSeries(BaseModel):
+    """A measure's values in period order, corrections applied and retractions removed."""
+
+    measure: MeasureInfo
+    as_at: AsAt | None
+    points: list[SeriesPoint]
+
+
+def project_measures(engine: Engine, project_id: UUID) -> list[MeasureInfo]:
+    """A project's measures, in the order they were defined."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(measures)
+            .where(measures.c.project_id == project_id)
+            .order_by(measures.c.defined_at)
+        ).mappings()
+        return [MeasureInfo.model_validate(dict(r)) for r in rows]
+
+
+def measure_series(
+    engine: Engine, measure_id: UUID, as_at: AsAt | None = None
+) -> MeasureSeries | None:
+    """The series now, or as it stood at a date: each measurement's last value then."""
+    with engine.connect() as conn:
+        found = (
+            conn.execute(select(measures).where(measures.c.measure_id == measure_id))
+            .mappings()
+            .first()
+        )
+        if found is None:
+            return None
+        info = MeasureInfo.model_validate(dict(found))
+        if as_at is None:
+            m = measurements.c
+            rows = conn.execute(
+                select(
+                    m.measurement_id,
+                    m.period,
+                    m.value,
+                    (m.corrections > 0).label("corrected"),
+                    m.occurred_on,
+                    m.recorded_at,
+                )
+                .where(m.measure_id == measure_id, m.retracted.is_(False))
+                .order_by(m.period)
+            ).mappings()
+            points = [SeriesPoint.model_validate(dict(r)) for r in rows]
+        else:
+            points = _series_as_at(conn, measure_id, as_at)
+    return MeasureSeries(measure=info, as_at=as_at, points=points)
+
+
+def _series_as_at(conn: Connection, measure_id: UUID, as_at: AsAt) -> list[SeriesPoint]:
+    v = values.c
+    in_force = (
+        v.recorded_at <= as_at.cutoff if as_at.axis is Axis.RECORDED else v.occurred_on <= as_at.day
+    )
+    latest = (
+        select(v.measurement_id, func.max(v.seq).label("seq"))
+        .where(v.measure_id == measure_id, in_force)
+        .group_by(v.measurement_id)
+        .subquery()
+    )
+    first = (
+        select(v.measurement_id, v.occurred_on, v.recorded_at)
+        .where(v.measure_id == measure_id, v.seq == 1)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(
+            v.measurement_id, v.period, v.value, v.kind, first.c.occurred_on, first.c.recorded_at
+        )
+        .join(latest, and_(latest.c.measurement_id == v.measurement_id, latest.c.seq == v.seq))
+        .join(first, first.c.measurement_id == v.measurement_id)
+        .order_by(v.period)
+    ).mappings()
+    return [
+        SeriesPoint(
+            measurement_id=r["measurement_id"],
+            period=r["period"],
+            value=r["value"],
+            corrected=r["kind"] == "corrected",
+            occurred_on=r["occurred_on"],
+            recorded_at=r["recorded_at"],
+        )
+        for r in rows
+        if r["kind"] != "retracted"
+    ]

@@ -1,0 +1,234 @@
+"""The portfolio at any date, on either axis; time-to-stage distributions.
+
+Both as-at answers are single SQL statements over the portfolio view's tables: the effective
+answer compares each project's stage dates (and measurement spans) with the date; the recorded
+answer takes each project's last stage change recorded by the moment.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, and_, case, exists, func, or_, select
+
+from domain.values import Stage
+from read_models.queries.common import AsAt, Axis
+from read_models.views.portfolio import (
+    cohorts,
+    measurement_spans,
+    organisations,
+    projects,
+    stage_changes,
+    systems,
+)
+
+
+class StageCounts(BaseModel):
+    """Projects by stage within one group (a cohort, a system or a sector)."""
+
+    key: str
+    label: str
+    counts: dict[Stage, int]
+    total: int
+
+
+class Portfolio(BaseModel):
+    """The portfolio as it stood: stage counts overall and by cohort, system and sector."""
+
+    as_at: AsAt | None
+    totals: dict[Stage, int]
+    projects: int
+    by_cohort: list[StageCounts]
+    by_system: list[StageCounts]
+    by_sector: list[StageCounts]
+
+
+class Distribution(BaseModel):
+    """Days between two stages across projects that reached both."""
+
+    count: int
+    minimum: int | None
+    lower_quartile: float | None
+    median: float | None
+    upper_quartile: float | None
+    maximum: int | None
+    days: list[int]
+
+
+class TimeToStage(BaseModel):
+    """How long projects take: proposal to pilot, pilot to first measurement, pilot to adoption."""
+
+    proposal_to_pilot: Distribution
+    pilot_to_first_measurement: Distribution
+    pilot_to_adoption: Distribution
+
+
+def _stage_column(as_at: AsAt | None):  # type: ignore[no-untyped-def]
+    if as_at is None:
+        return projects.c.stage.label("stage")
+    if as_at.axis is Axis.RECORDED:
+        return stage_changes.c.stage.label("stage")
+    day = as_at.day
+    spans = measurement_spans.c
+    current_measurement = exists().where(
+        spans.project_id == projects.c.project_id,
+        spans.valid_from <= day,
+        or_(spans.valid_to.is_(None), spans.valid_to > day),
+    )
+    return case(
+        (projects.c.adopted_on <= day, Stage.ADOPTED.value),
+        (and_(projects.c.piloted_on <= day, current_measurement), Stage.MEASURED.value),
+        (projects.c.piloted_on <= day, Stage.PILOTED.value),
+        else_=Stage.PROPOSED.value,
+    ).label("stage")
+
+
+def portfolio(engine: Engine, as_at: AsAt | None = None) -> Portfolio:
+    """Stage counts now, or as at a date on either axis."""
+    stage = _stage_column(as_at)
+    query = (
+        select(
+            projects.c.cohort_id,
+            cohorts.c.system_id,
+            organisations.c.sector,
+            stage,
+            func.count().label("n"),
+        )
+        .select_from(projects)
+        .join(cohorts, cohorts.c.cohort_id == projects.c.cohort_id)
+        .join(organisations, organisations.c.organisation_id == projects.c.lead_organisation_id)
+    )
+    if as_at is not None and as_at.axis is Axis.RECORDED:
+        latest = (
+            select(stage_changes.c.project_id, func.max(stage_changes.c.seq).label("seq"))
+            .where(stage_changes.c.recorded_at <= as_at.cutoff)
+            .group_by(stage_changes.c.project_id)
+            .subquery()
+        )
+        query = query.join(latest, latest.c.project_id == projects.c.project_id).join(
+            stage_changes,
+            and_(
+                stage_changes.c.project_id == latest.c.project_id,
+                stage_changes.c.seq == latest.c.seq,
+            ),
+        )
+    elif as_at is not None:
+        query = query.where(projects.c.proposed_on <= as_at.day)
+    query = query.group_by(projects.c.cohort_id, cohorts.c.system_id, organisations.c.sector, stage)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+        cohort_labels = {
+            r.cohort_id: f"{r.programme}, cohort {r.number}"
+            for r in conn.execute(
+                select(cohorts.c.cohort_id, cohorts.c.programme, cohorts.c.number)
+            )
+        }
+        system_labels = {
+            r.system_id: r.name for r in conn.execute(select(systems.c.system_id, systems.c.name))
+        }
+    by: dict[str, dict[str, Counter[Stage]]] = {"cohort": {}, "system": {}, "sector": {}}
+    totals: Counter[Stage] = Counter()
+    for r in rows:
+        s = Stage(r.stage)
+        totals[s] += r.n
+        for group, key in (
+            ("cohort", str(r.cohort_id)),
+            ("system", str(r.system_id)),
+            ("sector", r.sector),
+        ):
+            by[group].setdefault(key, Counter())[s] += r.n
+
+    def groups(name: str, labels: dict[str, str]) -> list[StageCounts]:
+        return sorted(
+            (
+                StageCounts(key=k, label=labels.get(k, k), counts=_all_stages(c), total=c.total())
+                for k, c in by[name].items()
+            ),
+            key=lambda g: g.label,
+        )
+
+    return Portfolio(
+        as_at=as_at,
+        totals=_all_stages(totals),
+        projects=totals.total(),
+        by_cohort=groups("cohort", {str(k): v for k, v in cohort_labels.items()}),
+        by_system=groups("system", {str(k): v for k, v in system_labels.items()}),
+        by_sector=groups("sector", {}),
+    )
+
+
+def _all_stages(counts: Counter[Stage]) -> dict[Stage, int]:
+    return {s: counts.get(s, 0) for s in Stage}
+
+
+def time_to_stage(engine: Engine, cohort_id: UUID | None = None) -> TimeToStage:
+    """Distributions of days between stages, over the projects that reached both."""
+    first_measured = (
+        select(func.min(measurement_spans.c.valid_from))
+        .where(
+            measurement_spans.c.project_id == projects.c.project_id,
+            measurement_spans.c.valid_to.is_(None),
+            measurement_spans.c.valid_from >= projects.c.piloted_on,
+        )
+        .scalar_subquery()
+    )
+    query = select(
+        projects.c.proposed_on,
+        projects.c.piloted_on,
+        projects.c.adopted_on,
+        first_measured.label("measured_on"),
+    )
+    if cohort_id is not None:
+        query = query.where(projects.c.cohort_id == cohort_id)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return TimeToStage(
+        proposal_to_pilot=_distribution([_days(r.proposed_on, r.piloted_on) for r in rows]),
+        pilot_to_first_measurement=_distribution(
+            [_days(r.piloted_on, r.measured_on) for r in rows]
+        ),
+        pilot_to_adoption=_distribution([_days(r.piloted_on, r.adopted_on) for r in rows]),
+    )
+
+
+def _days(start: date | None, end: date | None) -> int | None:
+    return (end - start).days if start is not None and end is not None else None
+
+
+def _distribution(values: list[int | None]) -> Distribution:
+    days = sorted(v for v in values if v is not None)
+    if not days:
+        return Distribution(
+            count=0,
+            minimum=None,
+            lower_quartile=None,
+            median=None,
+            upper_quartile=None,
+            maximum=None,
+            days=[],
+        )
+    if len(days) == 1:
+        only = float(days[0])
+        return Distribution(
+            count=1,
+            minimum=days[0],
+            lower_quartile=only,
+            median=only,
+            upper_quartile=only,
+            maximum=days[0],
+            days=days,
+        )
+    q1, q2, q3 = statistics.quantiles(days, n=4, method="inclusive")
+    return Distribution(
+        count=len(days),
+        minimum=days[0],
+        lower_quartile=q1,
+        median=q2,
+        upper_quartile=q3,
+        maximum=days[-1],
+        days=days,
+    )

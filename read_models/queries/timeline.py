@@ -1,0 +1,178 @@
+"""Projects: the list (search, filters, pages), one project's timeline and stage history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, and_, func, select
+
+from domain.stages import derive_stage
+from domain.values import ProjectStatus, Stage
+from read_models.queries.common import AsAt, Axis, Page, PageParams
+from read_models.views.organisations import organisations as org_names
+from read_models.views.timeline import entries, members, projects, stage_changes
+
+
+class ProjectSummary(BaseModel):
+    """A project in a list."""
+
+    project_id: UUID
+    title: str
+    cohort_id: UUID
+    lead_organisation_id: UUID
+    sponsor_id: str | None
+    stage: Stage
+    status: ProjectStatus
+    proposed_on: date
+    version: int
+
+
+class TimelineEntry(BaseModel):
+    """One event of a project as a timeline shows it."""
+
+    notification_id: int
+    version: int
+    event_type: str
+    actor_id: str
+    actor_role: str
+    occurred_on: date
+    recorded_at: datetime
+    summary: str
+    data: dict[str, Any]
+
+
+class StageChange(BaseModel):
+    """When a project entered a stage, on both axes."""
+
+    stage: Stage
+    previous_stage: Stage | None
+    occurred_on: date
+    recorded_at: datetime
+
+
+class ProjectTimeline(BaseModel):
+    """A project's timeline, now or as at a date, with its stage then."""
+
+    project: ProjectSummary
+    as_at: AsAt | None
+    stage: Stage
+    entries: list[TimelineEntry]
+    stage_history: list[StageChange]
+
+
+def list_projects(
+    engine: Engine,
+    params: PageParams | None = None,
+    *,
+    search: str | None = None,
+    cohort_id: UUID | None = None,
+    stage: Stage | None = None,
+    organisation_id: UUID | None = None,
+    fellow_id: UUID | None = None,
+    sponsor_id: str | None = None,
+) -> Page[ProjectSummary]:
+    """Projects matching every filter given, newest proposals first."""
+    params = params or PageParams()
+    p = projects.c
+    conditions = []
+    if search:
+        conditions.append(func.lower(p.title).contains(search.strip().lower(), autoescape=True))
+    if cohort_id:
+        conditions.append(p.cohort_id == cohort_id)
+    if stage:
+        conditions.append(p.stage == stage.value)
+    if organisation_id:
+        conditions.append(p.lead_organisation_id == organisation_id)
+    if sponsor_id:
+        conditions.append(p.sponsor_id == sponsor_id)
+    if fellow_id:
+        conditions.append(
+            p.project_id.in_(select(members.c.project_id).where(members.c.fellow_id == fellow_id))
+        )
+    where = and_(True, *conditions)
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(projects).where(where)).scalar_one()
+        rows = conn.execute(
+            select(projects)
+            .where(where)
+            .order_by(p.proposed_on.desc(), p.title)
+            .limit(params.per_page)
+            .offset(params.offset)
+        ).mappings()
+        items = [ProjectSummary.model_validate(dict(r)) for r in rows]
+    return Page(items=items, total=total, page=params.page, per_page=params.per_page)
+
+
+def project_timeline(
+    engine: Engine, project_id: UUID, as_at: AsAt | None = None
+) -> ProjectTimeline | None:
+    """A project's events and stage history, now or as at a date (None if unknown then)."""
+    with engine.connect() as conn:
+        row = conn.execute(select(projects).where(projects.c.project_id == project_id)).mappings()
+        found = row.first()
+        if found is None:
+            return None
+        summary = ProjectSummary.model_validate(dict(found))
+        e, s = entries.c, stage_changes.c
+        entry_query = select(entries).where(e.project_id == project_id)
+        change_query = select(stage_changes).where(s.project_id == project_id)
+        if as_at is not None and as_at.axis is Axis.RECORDED:
+            entry_query = entry_query.where(e.recorded_at <= as_at.cutoff)
+            change_query = change_query.where(s.recorded_at <= as_at.cutoff)
+        elif as_at is not None:
+            entry_query = entry_query.where(e.occurred_on <= as_at.day)
+        timeline = [
+            TimelineEntry.model_validate(dict(r))
+            for r in conn.execute(entry_query.order_by(e.version)).mappings()
+        ]
+        changes = [
+            StageChange.model_validate(dict(r))
+            for r in conn.execute(change_query.order_by(s.seq)).mappings()
+        ]
+    if as_at is not None and not timeline:
+        return None
+    if as_at is not None and as_at.axis is Axis.EFFECTIVE:
+        stage = _effective_stage(timeline)
+    else:
+        stage = changes[-1].stage if changes else summary.stage
+    return ProjectTimeline(
+        project=summary, as_at=as_at, stage=stage, entries=timeline, stage_history=changes
+    )
+
+
+def _effective_stage(timeline: list[TimelineEntry]) -> Stage:
+    """The stage implied by the events in effect (a project's own events: answer-sized)."""
+    pilots = adoptions = 0
+    current: set[str] = set()
+    for entry in timeline:
+        if entry.event_type == "PilotStarted":
+            pilots += 1
+        elif entry.event_type == "ProjectAdopted":
+            adoptions += 1
+        elif entry.event_type == "MeasurementRecorded":
+            current.add(entry.data["measurement_id"])
+        elif entry.event_type == "MeasurementRetracted":
+            current.discard(entry.data["measurement_id"])
+    return derive_stage(pilots=pilots, current_measurements=len(current), adoptions=adoptions)
+
+
+def project_members(engine: Engine, project_id: UUID) -> set[UUID]:
+    """The fellows who may write to a project (its lead and team)."""
+    with engine.connect() as conn:
+        return set(
+            conn.execute(
+                select(members.c.fellow_id).where(members.c.project_id == project_id)
+            ).scalars()
+        )
+
+
+def organisation_name(engine: Engine, organisation_id: UUID) -> str | None:
+    """An organisation's current name, for labels."""
+    with engine.connect() as conn:
+        found: str | None = conn.execute(
+            select(org_names.c.name).where(org_names.c.organisation_id == organisation_id)
+        ).scalar()
+    return found
