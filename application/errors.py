@@ -8,7 +8,8 @@ Exception hierarchy::
     ├── ConflictError              the command lost a race and recorded nothing
     │   ├── StaleVersionError      the caller saw an older version than the current one
     │   └── ConcurrentWriteError   another command wrote the same version first
-    └── IdempotencyKeyReusedError  a key already used for a different command
+    ├── IdempotencyKeyReusedError  a key already used for a different command
+    └── InvalidRequestError        a query or key the tracker can't answer as given
 
 Domain rule refusals are ``domain.errors.DomainError``; together they are everything an
 interface has to turn into a 4xx.
@@ -62,3 +63,9 @@ class IdempotencyKeyReusedError(ApplicationError):
     """An idempotency key sent again with a different command."""
 
     code = "idempotency_key_reused"
+
+
+class InvalidRequestError(ApplicationError):
+    """A query parameter or header that is malformed: no time zone, out of range, too long."""
+
+    code = "invalid_request"

@@ -9,8 +9,9 @@ idempotency key (a retry records nothing and returns the first result).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
@@ -23,6 +24,7 @@ from application import views
 from application.errors import (
     ConcurrentWriteError,
     IdempotencyKeyReusedError,
+    InvalidRequestError,
     NotFoundError,
     StaleVersionError,
     UnknownReferenceError,
@@ -46,6 +48,8 @@ from domain.project_events import ProjectProposed
 from domain.values import Actor
 
 A = TypeVar("A", bound=BaseAggregate[UUID])
+MAX_IDEMPOTENCY_KEY = 200
+MAX_VERSION = 2**62
 
 _KINDS: dict[type[BaseAggregate[UUID]], str] = {
     Project: "project",
@@ -157,9 +161,9 @@ class ImpactTracker(Application[UUID]):
 
         def act() -> Project:
             self._require(Cohort, command.cohort_id, "cohort_id")
-            self._require(Fellow, command.lead_fellow_id, "lead_fellow_id")
+            self._require_fellow_in(command.cohort_id, command.lead_fellow_id, "lead_fellow_id")
             for fellow_id in command.team_fellow_ids:
-                self._require(Fellow, fellow_id, "team_fellow_ids")
+                self._require_fellow_in(command.cohort_id, fellow_id, "team_fellow_ids")
             self._require(Organisation, command.lead_organisation_id, "lead_organisation_id")
             for organisation_id in command.partner_organisation_ids:
                 self._require(Organisation, organisation_id, "partner_organisation_ids")
@@ -582,9 +586,22 @@ class ImpactTracker(Application[UUID]):
     ) -> CommandKey | None:
         if idempotency_key is None:
             return None
-        payload = f"{type(command).__name__}|{target_id}|{command.model_dump_json()}"
+        if not 1 <= len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            msg = f"An idempotency key has 1 to {MAX_IDEMPOTENCY_KEY} characters."
+            raise InvalidRequestError(msg, field="Idempotency-Key")
+        # Keys are per user: hash the pair so no user id or key can collide with another's.
+        scoped = json.dumps([actor.user_id, idempotency_key])
+        payload = json.dumps(
+            [
+                actor.model_dump(mode="json"),
+                type(command).__name__,
+                str(target_id),
+                command.model_dump(mode="json"),
+            ],
+            sort_keys=True,
+        )
         return CommandKey(
-            key=f"{actor.user_id}:{idempotency_key}",
+            key=hashlib.sha256(scoped.encode()).hexdigest(),
             fingerprint=hashlib.sha256(payload.encode()).hexdigest(),
             entity_id=None,
         )
@@ -613,7 +630,7 @@ class ImpactTracker(Application[UUID]):
             aggregate: Any = self.repository.get(aggregate_id, version=version)
         except AggregateNotFoundError:
             aggregate = None
-        if not isinstance(aggregate, cls):
+        if not isinstance(aggregate, cls) or (version is not None and aggregate.version < version):
             msg = f"There is no {_KINDS[cls]} with id {aggregate_id}"
             msg += f" at version {version}." if version is not None else "."
             raise NotFoundError(msg)
@@ -622,19 +639,30 @@ class ImpactTracker(Application[UUID]):
     def _load_at(
         self, cls: type[A], aggregate_id: UUID, version: int | None, as_at: datetime | None
     ) -> A:
+        if version is not None and not 1 <= version <= MAX_VERSION:
+            msg = f"A version is a whole number from 1 to {MAX_VERSION}."
+            raise InvalidRequestError(msg, field="version")
         if as_at is not None:
             if as_at.tzinfo is None:
                 msg = "as_at needs a time zone, for example 2025-03-01T12:00:00Z."
-                raise NotFoundError(msg, field="as_at")
+                raise InvalidRequestError(msg, field="as_at")
+            try:
+                as_at = as_at.astimezone(UTC)
+            except OverflowError:
+                msg = "as_at is outside the range of dates the tracker can compare."
+                raise InvalidRequestError(msg, field="as_at") from None
             found = self._side_tables.version_at(aggregate_id, as_at)
             if found is None:
                 msg = f"There was no {_KINDS[cls]} with id {aggregate_id} recorded by {as_at}."
                 raise NotFoundError(msg)
             version = found if version is None else min(version, found)
-        if version is not None and version < 1:
-            msg = "Versions start at 1."
-            raise NotFoundError(msg, field="version")
         return self._load(cls, aggregate_id, version)
+
+    def _require_fellow_in(self, cohort_id: UUID, fellow_id: UUID, field: str) -> None:
+        self._require(Fellow, fellow_id, field)
+        if self._load(Fellow, fellow_id).cohort_id != cohort_id:
+            msg = f"Fellow {fellow_id} is enrolled in another cohort, not this project's."
+            raise UnknownReferenceError(msg, field=field)
 
     def _require(self, cls: type[A], aggregate_id: UUID, field: str) -> None:
         try:

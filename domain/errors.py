@@ -13,7 +13,7 @@ Exception hierarchy::
     ├── DuplicateMeasurementError      a second value for the same measure and period
     ├── MeasurementNotFoundError       a correction or retraction of an unknown measurement
     ├── MeasurementRetractedError      a correction or retraction of a retracted measurement
-    ├── InvalidMeasurementError        numerator/denominator inconsistent with the value
+    ├── InvalidMeasurementError        a numerator without a denominator, or the reverse
     ├── AdoptionBeforePilotError       adoption needs a pilot first
     ├── AlreadyAdoptedError            an organisation adopts a project once
     ├── MembershipError                join/leave an organisation that is/isn't a partner
@@ -101,7 +101,7 @@ class MeasurementRetractedError(DomainError):
 
 
 class InvalidMeasurementError(DomainError):
-    """Numerator and denominator missing one another, or not matching the value."""
+    """A numerator without a denominator or the reverse (the value's scale is the unit's)."""
 
     rule = "invalid_measurement"
 

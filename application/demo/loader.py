@@ -175,7 +175,8 @@ class _ProjectBuilder:
 
     def build(self) -> UUID:
         _, lead_fellow, lead_org = self.team[0]
-        partners = sorted({org for _, _, org in self.team[1:]} - {lead_org})
+        # In catalogue order (not by random id), so the same seed picks the same organisations.
+        partners = [o for o in dict.fromkeys(org for _, _, org in self.team[1:]) if o != lead_org]
         title = (
             self.theme.title
             if self.cohort == 0

@@ -44,9 +44,9 @@ class PydanticMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """Decode, upcast and validate a stored event."""
-        cls = resolve_topic(stored_event.topic)
         stored_state = stored_event.state
         try:
+            cls = resolve_topic(stored_event.topic)
             if self.cipher:
                 stored_state = self.cipher.decrypt(stored_state)
             if self.compressor:
@@ -56,7 +56,7 @@ class PydanticMapper(Mapper[UUID]):
             state["originator_id"] = _as_uuid(stored_event.originator_id)
             state["originator_version"] = stored_event.originator_version
             return cast(DomainEventProtocol[UUID], cls.model_validate(state))
-        except (ValueError, ValidationError, AttributeError) as e:
+        except (ValueError, ValidationError, AttributeError, TypeError, KeyError) as e:
             msg = (
                 f"Can't read stored event {stored_event.topic} "
                 f"{stored_event.originator_id} v{stored_event.originator_version}: {e}"
@@ -68,6 +68,9 @@ def upcast(cls: type[Any], state: dict[str, Any]) -> None:
     """Bring a stored state from its class version up to the class's current version."""
     target = getattr(cls, "class_version", 1)
     version = state.pop("class_version", 1)
+    if version > target:
+        msg = f"stored class_version {version} is newer than {cls.__name__}'s {target}"
+        raise ValueError(msg)
     while version < target:
         getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
         version += 1

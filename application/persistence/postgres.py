@@ -43,33 +43,40 @@ class TrackerPostgresRecorder(PostgresApplicationRecorder):
         ]
         self.schema = schema
 
-    def _insert_events(
+    def _fetch_ids_after_insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        rows = timestamp_rows(kwargs)
-        if rows:
-            curs.executemany(
-                SQL("INSERT INTO {s}.{t} VALUES (%s, %s, %s)").format(
-                    s=self.schema, t=self.times_table
-                ),
-                rows,
-            )
-        key = command_key(kwargs)
-        if key is not None and stored_events:
-            last = stored_events[-1]
-            curs.execute(
-                SQL("INSERT INTO {s}.{t} VALUES (%s, %s, %s, %s, %s)").format(
-                    s=self.schema, t=self.commands_table
-                ),
-                (
-                    key.key,
-                    key.fingerprint,
-                    last.originator_id,
-                    last.originator_version,
-                    key.entity_id,
-                ),
-            )
-        super()._insert_events(curs, stored_events, **kwargs)
+    ) -> Sequence[int] | None:
+        """After the events (and under their table lock), write the side rows.
+
+        The nested pipeline block syncs before returning, so a duplicate idempotency key is
+        raised here, inside the library's error handling, as an ``IntegrityError``.
+        """
+        notification_ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        with curs.connection.pipeline():
+            rows = timestamp_rows(kwargs)
+            if rows:
+                curs.executemany(
+                    SQL("INSERT INTO {s}.{t} VALUES (%s, %s, %s)").format(
+                        s=self.schema, t=self.times_table
+                    ),
+                    rows,
+                )
+            key = command_key(kwargs)
+            if key is not None and stored_events:
+                last = stored_events[-1]
+                curs.execute(
+                    SQL("INSERT INTO {s}.{t} VALUES (%s, %s, %s, %s, %s)").format(
+                        s=self.schema, t=self.commands_table
+                    ),
+                    (
+                        key.key,
+                        key.fingerprint,
+                        last.originator_id,
+                        last.originator_version,
+                        key.entity_id,
+                    ),
+                )
+        return notification_ids
 
     def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
         """The last version recorded at or before ``recorded_at``."""

@@ -42,15 +42,18 @@ class CommandFailedError(Exception):
     """A refusal already phrased for the person at the terminal."""
 
 
-@contextmanager
-def _tracker() -> Iterator[ImpactTracker]:
+def _settings() -> Settings:
     try:
-        settings = Settings()
+        return Settings()
     except ValidationError as e:
         first = e.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise CommandFailedError(f"setting IMPACT_{field.upper()}: {first['msg']}") from None
-    tracker = create_tracker(settings)
+
+
+@contextmanager
+def _tracker() -> Iterator[ImpactTracker]:
+    tracker = create_tracker(_settings())
     try:
         yield tracker
     finally:
@@ -67,7 +70,7 @@ def serve(
 
     from interfaces.http.app import create_app
 
-    settings = Settings()
+    settings = _settings()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -121,7 +124,7 @@ def project(
 ) -> None:
     """Bring the views up to date; with --follow, keep them current (a projection worker)."""
     with _tracker() as tracker:
-        read_side = create_read_side(Settings(), tracker)
+        read_side = create_read_side(_settings(), tracker)
         names = check_views(views or [], read_side.runner.projections) or None
         try:
             if not follow:
@@ -135,7 +138,7 @@ def project(
                 "(Ctrl+C to stop)."
             )
             try:
-                read_side.runner.follow(stop, Settings().projection_poll_seconds)
+                read_side.runner.follow(stop, _settings().projection_poll_seconds)
             except KeyboardInterrupt:
                 stop.set()
         finally:
@@ -150,7 +153,7 @@ def rebuild(
 ) -> None:
     """Drop views and replay the whole log into them, with a progress bar."""
     with _tracker() as tracker:
-        read_side = create_read_side(Settings(), tracker)
+        read_side = create_read_side(_settings(), tracker)
         names = check_views(views or [], read_side.runner.projections) or list(
             read_side.runner.projections
         )
@@ -184,7 +187,7 @@ def rebuild(
 def status() -> None:
     """Each view's position against the head of the log (its lag)."""
     with _tracker() as tracker:
-        read_side = create_read_side(Settings(), tracker)
+        read_side = create_read_side(_settings(), tracker)
         try:
             table = Table("view", "position", "head", "lag")
             for s in read_side.runner.status():

@@ -11,6 +11,7 @@ from application.errors import (
     ApplicationError,
     ConcurrentWriteError,
     IdempotencyKeyReusedError,
+    InvalidRequestError,
     NotFoundError,
     StaleVersionError,
     UnknownReferenceError,
@@ -23,6 +24,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (ConcurrentWriteError, 409),
     (UnknownReferenceError, 422),
     (IdempotencyKeyReusedError, 422),
+    (InvalidRequestError, 422),
     (ApplicationError, 400),
 ]
 

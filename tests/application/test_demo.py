@@ -50,8 +50,22 @@ def test_the_demo_is_the_same_every_time_apart_from_ids(tmp_path: Path) -> None:
     second, second_projects = _load(tmp_path, "b")
 
     def content(tracker: ImpactTracker, projects: list[UUID]) -> list[tuple[object, ...]]:
+        def name(organisation_id: UUID) -> str:
+            return tracker.organisation(organisation_id).name
+
         return [
-            (v.title, v.stage, v.proposed_on, tuple((m.period, m.value) for m in v.measurements))
+            (
+                v.title,
+                v.stage,
+                v.status,
+                v.proposed_on,
+                tuple((m.period, m.value, m.retracted) for m in v.measurements),
+                name(v.lead_organisation_id),
+                tuple(sorted(name(o) for o in v.partner_organisation_ids)),
+                tuple(
+                    sorted((name(a.organisation_id), a.adopted_on, a.scope) for a in v.adoptions)
+                ),
+            )
             for v in (tracker.project(p) for p in projects)
         ]
 

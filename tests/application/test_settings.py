@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,13 @@ from pydantic import ValidationError
 from application.settings import Settings
 
 
-def test_the_default_is_sqlite_under_the_data_directory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("IMPACT_DATABASE_URL", raising=False)
+@pytest.fixture(autouse=True)
+def _no_impact_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("IMPACT_")]:
+        monkeypatch.delenv(name)
+
+
+def test_the_default_is_sqlite_under_the_data_directory() -> None:
     settings = Settings(_env_file=None)
     assert settings.engine == "sqlite"
     assert settings.sqlite_path == Path("var") / "events.sqlite"

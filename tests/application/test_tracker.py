@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
@@ -264,3 +264,102 @@ def test_reference_data_is_saved_and_reloaded(tracker: ImpactTracker, programme:
     assert tracker.organisation(programme.trust_id, version=renamed.version - 1).name == (
         "Test Trust"
     )
+
+
+def test_racing_retries_with_one_key_record_one_event(
+    tracker: ImpactTracker, programme: Programme
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    project_id = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    command = c.LogMilestone(occurred_on=date(2024, 3, 2), title="Board paper")
+    with ThreadPoolExecutor(8) as pool:
+        results = list(
+            pool.map(
+                lambda _: tracker.log_milestone(
+                    FELLOW, project_id, command, idempotency_key="race"
+                ),
+                range(16),
+            )
+        )
+    assert len({(r.version, r.notification_id) for r in results}) == 1
+    assert sum(not r.replayed for r in results) <= 1
+    assert [e.event_type for e in tracker.history(project_id)] == [
+        "ProjectProposed",
+        "MilestoneLogged",
+    ]
+
+
+def test_idempotency_keys_belong_to_one_user(tracker: ImpactTracker, programme: Programme) -> None:
+    from domain.values import Actor, Role
+
+    project_id = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    command = c.LogMilestone(occurred_on=date(2024, 3, 2), title="Same words")
+    first = tracker.log_milestone(
+        Actor(user_id="a:b", role=Role.FELLOW), project_id, command, idempotency_key="c"
+    )
+    second = tracker.log_milestone(
+        Actor(user_id="a", role=Role.SPONSOR), project_id, command, idempotency_key="b:c"
+    )
+    assert (first.replayed, second.replayed) == (False, False)
+    assert second.version == first.version + 1
+
+
+def test_an_overlong_idempotency_key_is_refused(
+    tracker: ImpactTracker, programme: Programme
+) -> None:
+    from application.errors import InvalidRequestError
+
+    project_id = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    with pytest.raises(InvalidRequestError) as refused:
+        tracker.start_pilot(FELLOW, project_id, PILOT, idempotency_key="k" * 201)
+    assert refused.value.field == "Idempotency-Key"
+
+
+def test_a_version_past_the_end_is_not_found(tracker: ImpactTracker, programme: Programme) -> None:
+    project_id = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    with pytest.raises(NotFoundError, match="at version 2"):
+        tracker.project(project_id, version=2)
+
+
+@pytest.mark.parametrize(
+    ("version", "as_at", "field"),
+    [
+        (0, None, "version"),
+        (2**63, None, "version"),
+        (None, datetime(2024, 1, 1), "as_at"),  # no time zone
+        (None, datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), "as_at"),
+    ],
+)
+def test_unanswerable_as_at_and_version_queries_are_refused_naming_the_field(
+    tracker: ImpactTracker,
+    programme: Programme,
+    version: int | None,
+    as_at: datetime | None,
+    field: str,
+) -> None:
+    from application.errors import InvalidRequestError
+
+    project_id = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    with pytest.raises(InvalidRequestError) as refused:
+        tracker.project(project_id, version=version, as_at=as_at)
+    assert refused.value.field == field
+
+
+def test_a_lead_fellow_from_another_cohort_is_refused(
+    tracker: ImpactTracker, programme: Programme
+) -> None:
+    other = tracker.start_cohort(
+        FELLOW,
+        c.StartCohort(
+            occurred_on=date(2024, 1, 8),
+            programme="20/20",
+            system_id=programme.system_id,
+            number=2,
+            starts_on=date(2024, 7, 1),
+            ends_on=date(2025, 1, 1),
+        ),
+    ).aggregate_id
+    with pytest.raises(UnknownReferenceError, match="another cohort") as refused:
+        tracker.propose_project(FELLOW, proposal(programme, cohort_id=other))
+    assert refused.value.field == "lead_fellow_id"

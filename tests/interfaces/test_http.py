@@ -83,3 +83,11 @@ def test_an_unknown_address_is_404_in_the_same_json_shape(
     response = client.get("/api/nowhere")
     assert response.status_code == 404
     assert response.json() == {"error": "not_found", "detail": "There is nothing at this address."}
+
+
+def test_an_as_at_without_a_time_zone_is_422_naming_it(
+    client_and_project: tuple[TestClient, UUID],
+) -> None:
+    client, project_id = client_and_project
+    response = client.get(f"/api/projects/{project_id}", params={"as_at": "2026-01-01T00:00:00"})
+    assert (response.status_code, response.json()["field"]) == (422, "as_at")
