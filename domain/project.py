@@ -41,7 +41,7 @@ class Project(BaseAggregate[UUID]):
         self.lead_fellow_id: UUID | None = None
         self.team_fellow_ids: set[UUID] = set()
         self.lead_organisation_id: UUID | None = None
-        self.partner_organisation_ids: set[UUID] = set()
+        self.partners: dict[UUID, date] = {}  # partner organisation -> date it joined
         self.sponsor_id: str | None = None
         self.proposed_on = date.min
         self.pilots: list[Pilot] = []
@@ -63,6 +63,11 @@ class Project(BaseAggregate[UUID]):
             current_measurements=sum(not m.retracted for m in self.measurements.values()),
             adoptions=len(self.adoptions),
         )
+
+    @property
+    def partner_organisation_ids(self) -> set[UUID]:
+        """The organisations partnering now (besides the lead)."""
+        return set(self.partners)
 
     @property
     def member_fellow_ids(self) -> set[UUID]:
@@ -166,7 +171,7 @@ class Project(BaseAggregate[UUID]):
     def correct_measurement(self, command: c.CorrectMeasurement, actor: Actor) -> None:
         """Replace a current measurement's value, giving a reason."""
         self._check_open(command)
-        self._current_measurement(command.measurement_id)
+        self._current_measurement(command.measurement_id, command.occurred_on)
         _check_ratio(command.numerator, command.denominator)
         self.trigger_event(
             ev.MeasurementCorrected,
@@ -182,7 +187,7 @@ class Project(BaseAggregate[UUID]):
     def retract_measurement(self, command: c.RetractMeasurement, actor: Actor) -> None:
         """Withdraw a current measurement, giving a reason."""
         self._check_open(command)
-        self._current_measurement(command.measurement_id)
+        self._current_measurement(command.measurement_id, command.occurred_on)
         self.trigger_event(
             ev.MeasurementRetracted,
             actor=actor,
@@ -247,9 +252,13 @@ class Project(BaseAggregate[UUID]):
         if command.organisation_id == self.lead_organisation_id:
             msg = "The lead organisation can't leave its own project."
             raise errors.MembershipError(msg, field="organisation_id")
-        if command.organisation_id not in self.partner_organisation_ids:
+        if command.organisation_id not in self.partners:
             msg = "This organisation is not a partner in the project."
             raise errors.MembershipError(msg, field="organisation_id")
+        joined = self.partners[command.organisation_id]
+        if command.occurred_on < joined:
+            msg = f"The organisation can't leave before it joined ({joined.isoformat()})."
+            raise errors.EffectiveDateError(msg, field="occurred_on")
         self.trigger_event(
             ev.OrganisationLeft,
             actor=actor,
@@ -329,7 +338,7 @@ class Project(BaseAggregate[UUID]):
             msg = f"The project is paused; resume it to {action}."
             raise errors.ProjectPausedError(msg)
 
-    def _current_measurement(self, measurement_id: UUID) -> Measurement:
+    def _current_measurement(self, measurement_id: UUID, changed_on: date) -> Measurement:
         measurement = self.measurements.get(measurement_id)
         if measurement is None:
             msg = "There is no such measurement in this project."
@@ -337,6 +346,12 @@ class Project(BaseAggregate[UUID]):
         if measurement.retracted:
             msg = "That measurement was retracted; record a new one instead."
             raise errors.MeasurementRetractedError(msg, field="measurement_id")
+        if changed_on < measurement.recorded_on:
+            msg = (
+                "A change to a measurement can't take effect before it was recorded "
+                f"({measurement.recorded_on.isoformat()})."
+            )
+            raise errors.EffectiveDateError(msg, field="occurred_on")
         return measurement
 
 

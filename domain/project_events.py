@@ -50,7 +50,7 @@ class ProjectProposed(AggregateCreated):
         aggregate.lead_fellow_id = self.lead_fellow_id
         aggregate.team_fellow_ids = set(self.team_fellow_ids)
         aggregate.lead_organisation_id = self.lead_organisation_id
-        aggregate.partner_organisation_ids = set(self.partner_organisation_ids)
+        aggregate.partners = dict.fromkeys(self.partner_organisation_ids, self.occurred_on)
         aggregate.sponsor_id = self.sponsor_id
         aggregate.proposed_on = self.occurred_on
 
@@ -191,7 +191,7 @@ class OrganisationJoined(DomainEvent):
 
     def apply(self, aggregate: Project) -> None:
         """Add the partner."""
-        aggregate.partner_organisation_ids.add(self.organisation_id)
+        aggregate.partners[self.organisation_id] = self.occurred_on
 
 
 class OrganisationLeft(DomainEvent):
@@ -202,7 +202,7 @@ class OrganisationLeft(DomainEvent):
 
     def apply(self, aggregate: Project) -> None:
         """Remove the partner."""
-        aggregate.partner_organisation_ids.discard(self.organisation_id)
+        aggregate.partners.pop(self.organisation_id, None)
 
 
 class SponsorAssigned(DomainEvent):

@@ -52,9 +52,10 @@ def expected_history_is_lawful(events: list[DomainEvent]) -> Stage:
     assert isinstance(first, ev.ProjectProposed)
     measures: set[UUID] = set()
     current: dict[UUID, tuple[UUID, date]] = {}
+    recorded_on: dict[UUID, date] = {}
     pilot_dates: list[date] = []
     adopters: set[UUID] = set()
-    partners = set(first.partner_organisation_ids)
+    partners = dict.fromkeys(first.partner_organisation_ids, first.occurred_on)
     paused = closed = False
     for e in events[1:]:
         assert not closed, "nothing may follow a closure"
@@ -68,10 +69,13 @@ def expected_history_is_lawful(events: list[DomainEvent]) -> Stage:
             assert e.measure_id in measures
             assert (e.measure_id, e.period) not in current.values()
             current[e.measurement_id] = (e.measure_id, e.period)
+            recorded_on[e.measurement_id] = e.occurred_on
         elif isinstance(e, ev.MeasurementCorrected):
             assert e.measurement_id in current
+            assert e.occurred_on >= recorded_on[e.measurement_id]
         elif isinstance(e, ev.MeasurementRetracted):
             assert current.pop(e.measurement_id, None) is not None
+            assert e.occurred_on >= recorded_on[e.measurement_id]
         elif isinstance(e, ev.ProjectAdopted):
             assert pilot_dates
             assert not paused
@@ -79,11 +83,10 @@ def expected_history_is_lawful(events: list[DomainEvent]) -> Stage:
             assert e.organisation_id not in adopters
             adopters.add(e.organisation_id)
         elif isinstance(e, ev.OrganisationJoined):
-            assert e.organisation_id not in partners | {first.lead_organisation_id}
-            partners.add(e.organisation_id)
+            assert e.organisation_id not in {*partners, first.lead_organisation_id}
+            partners[e.organisation_id] = e.occurred_on
         elif isinstance(e, ev.OrganisationLeft):
-            assert e.organisation_id in partners
-            partners.remove(e.organisation_id)
+            assert e.occurred_on >= partners.pop(e.organisation_id)
         elif isinstance(e, ev.ProjectPaused):
             assert not paused
             paused = True

@@ -428,3 +428,27 @@ def test_cohorts_must_end_after_they_start() -> None:
             starts_on=PROPOSED,
             ends_on=PROPOSED,
         )
+
+
+def test_a_change_to_a_measurement_cannot_take_effect_before_it_was_recorded() -> None:
+    project = piloted()
+    measurement_id = record(project, measure(project), date(2024, 3, 1))  # recorded 2024-04-10
+    with pytest.raises(errors.EffectiveDateError, match="before it was recorded"):
+        project.retract_measurement(
+            c.RetractMeasurement(
+                occurred_on=date(2024, 4, 9), measurement_id=measurement_id, reason="r"
+            ),
+            FELLOW,
+        )
+
+
+def test_a_partner_cannot_leave_before_it_joined() -> None:
+    project = propose()
+    newcomer = uuid4()
+    project.join_organisation(
+        c.JoinOrganisation(occurred_on=date(2024, 5, 1), organisation_id=newcomer), FELLOW
+    )
+    with pytest.raises(errors.EffectiveDateError, match="before it joined"):
+        project.leave_organisation(
+            c.LeaveOrganisation(occurred_on=date(2024, 4, 30), organisation_id=newcomer), FELLOW
+        )
