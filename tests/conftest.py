@@ -31,7 +31,16 @@ ENGINES = [
 @pytest.fixture(params=ENGINES)
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings for each engine: in-memory, SQLite in a temporary directory, PostgreSQL."""
-    engine = request.param
+    yield from _settings_for(request.param, tmp_path)
+
+
+@pytest.fixture(params=ENGINES[1:])
+def shared_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    """Settings for the engines several processes can share: SQLite and PostgreSQL."""
+    yield from _settings_for(request.param, tmp_path)
+
+
+def _settings_for(engine: str, tmp_path: Path) -> Iterator[Settings]:
     if engine == "memory":
         yield Settings(database_url="memory://", data_dir=tmp_path)
     elif engine == "sqlite":
