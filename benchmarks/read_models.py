@@ -1,0 +1,188 @@
+"""Read-model benchmark: rebuild throughput against the raw read limit, as-at latency, memory.
+
+    python -m benchmarks.read_models [--projects 10000] [--small 100] [--data var/bench]
+
+Everything is compared within one run (ratios), because the machine is shared and noisy:
+- rebuild events/s of all views vs a plain SELECT + JSON decode of the same stored events;
+- as-at portfolio latency (p50, p99) on a 1M-event store vs a 10k-event store of the same shape;
+- peak memory (max RSS) of the rebuild, measured in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from application.bootstrap import create_tracker
+from application.settings import Settings
+from benchmarks.national import generate
+from read_models.bootstrap import create_read_side
+from read_models.queries.common import AsAt, Axis
+from read_models.queries.portfolio import portfolio
+
+
+def ensure_store(data_dir: Path, projects: int, *, proposals_only: bool = False) -> int:
+    """Generate the store once (kept between runs); return its event count."""
+    settings = Settings(data_dir=data_dir)
+    tracker = create_tracker(settings)
+    try:
+        if tracker.head() == 0:
+            started = time.perf_counter()
+            generate(tracker, projects, proposals_only=proposals_only)
+            print(
+                f"generated {tracker.head():,} events in {time.perf_counter() - started:.0f}s",
+                file=sys.stderr,
+            )
+        return tracker.head()
+    finally:
+        tracker.close()
+
+
+def raw_read(data_dir: Path) -> float:
+    """Events/s of the raw limit: SELECT every stored event in order and decode its JSON."""
+    conn = sqlite3.connect(data_dir / "events.sqlite")
+    started = time.perf_counter()
+    count = 0
+    for (state,) in conn.execute("SELECT state FROM stored_events ORDER BY rowid"):
+        json.loads(state)
+        count += 1
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return count / elapsed
+
+
+def rebuild_in_fresh_process(data_dir: Path) -> dict[str, float]:
+    """Run ``rebuild`` below in a new interpreter, so its peak memory is the rebuild's own."""
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.read_models", "--rebuild-only", "--data", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures: dict[str, float] = json.loads(out.stdout)
+    return figures
+
+
+def rebuild(data_dir: Path) -> dict[str, float]:
+    """Rebuild every view; report events/s and peak RSS in MB."""
+    settings = Settings(data_dir=data_dir, projection_page_size=5000)
+    tracker = create_tracker(settings)
+    read_side = create_read_side(settings, tracker)
+    started = time.perf_counter()
+    events = read_side.runner.rebuild()
+    elapsed = time.perf_counter() - started
+    read_side.close()
+    tracker.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "events": events,
+        "seconds": elapsed,
+        "events_per_s": events / elapsed,
+        "peak_rss_mb": peak_mb,
+    }
+
+
+def as_at_latency(data_dir: Path, samples: int, seed: int = 3) -> dict[str, float]:
+    """p50 and p99 (ms) of portfolio as-at queries at random dates, both axes alternating."""
+    settings = Settings(data_dir=data_dir)
+    tracker = create_tracker(settings)
+    read_side = create_read_side(settings, tracker)
+    read_side.runner.catch_up()
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    timings = []
+    for n in range(samples):
+        if n % 2:
+            as_at = AsAt(
+                axis=Axis.EFFECTIVE, moment=date(2016, 1, 1) + timedelta(days=rng.randint(0, 3900))
+            )
+        else:
+            as_at = AsAt(axis=Axis.RECORDED, moment=now - timedelta(seconds=rng.randint(0, 600)))
+        started = time.perf_counter()
+        portfolio(read_side.engine, as_at)
+        timings.append((time.perf_counter() - started) * 1000)
+    read_side.close()
+    tracker.close()
+    timings.sort()
+    return {
+        "p50_ms": statistics.median(timings),
+        "p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))],
+    }
+
+
+def main() -> None:
+    """Run the whole benchmark and print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--projects", type=int, default=10_000)
+    parser.add_argument("--small", type=int, default=100)
+    parser.add_argument("--data", type=Path, default=Path("var/bench"))
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--rebuild-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.rebuild_only:
+        print(json.dumps(rebuild(args.data)))
+        return
+    big = args.data / f"national-{args.projects}"
+    small = args.data / f"national-{args.small}"
+    same = args.data / f"national-{args.projects}-proposals"
+    big_events = ensure_store(big, args.projects)
+    small_events = ensure_store(small, args.small)
+    same_events = ensure_store(same, args.projects, proposals_only=True)
+    raw = raw_read(big)
+    rebuilt = rebuild_in_fresh_process(big)
+    big_latency = as_at_latency(big, args.samples)
+    small_latency = as_at_latency(small, args.samples)
+    same_latency = as_at_latency(same, args.samples)
+
+    def latency(figures: dict[str, float]) -> str:
+        return f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms"
+
+    def ratio(figures: dict[str, float], base: dict[str, float]) -> str:
+        return (
+            f"p50 {figures['p50_ms'] / base['p50_ms']:.1f}x, "
+            f"p99 {figures['p99_ms'] / base['p99_ms']:.1f}x"
+        )
+
+    rows = [
+        ("store", f"{big_events:,} events ({args.projects:,} projects)", ""),
+        ("raw limit: SELECT + JSON decode", f"{raw:,.0f} events/s", ""),
+        (
+            "rebuild of all 4 views",
+            f"{rebuilt['events_per_s']:,.0f} events/s ({rebuilt['seconds']:.0f}s)",
+            f"ratio {rebuilt['events_per_s'] / raw:.2f} (goal >= 0.35)",
+        ),
+        ("rebuild peak memory (max RSS)", f"{rebuilt['peak_rss_mb']:.0f} MB", "goal < 500 MB"),
+        (
+            f"as-at portfolio, {same_events:,} events, same {args.projects:,} projects "
+            "(proposals only)",
+            latency(same_latency),
+            "",
+        ),
+        (
+            f"as-at portfolio, {small_events:,} events ({args.small} projects)",
+            latency(small_latency),
+            "",
+        ),
+        (
+            f"as-at portfolio, {big_events:,} events ({args.projects:,} projects)",
+            latency(big_latency),
+            f"vs same portfolio, 100x shorter log: {ratio(big_latency, same_latency)}; "
+            f"vs {args.small} projects: {ratio(big_latency, small_latency)} (goal <= 2x)",
+        ),
+    ]
+    print("| measure | figure | against |\n|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
