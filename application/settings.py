@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EventStoreEnv = dict[str, str]
@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs CSRF cookies; required in production (any long random string).",
+    )
+    login_attempts_per_minute: int = Field(default=5, ge=1, le=1000)
     projection_page_size: int = Field(default=500, ge=1, le=10_000)
     projection_poll_seconds: float = Field(default=0.2, gt=0, le=60)
     run_projections_in_process: bool = Field(
@@ -56,6 +61,15 @@ class Settings(BaseSettings):
             msg = "database_url must start with sqlite://, postgresql:// or memory://"
             raise ValueError(msg)
         return value
+
+    @model_validator(mode="after")
+    def _safe_in_production(self) -> Settings:
+        if self.environment == "production" and (
+            self.secret_key is None or len(self.secret_key.get_secret_value()) < 32
+        ):
+            msg = "IMPACT_SECRET_KEY (32+ characters) is required in production"
+            raise ValueError(msg)
+        return self
 
     @property
     def engine(self) -> Literal["sqlite", "postgresql", "memory"]:

@@ -1,0 +1,95 @@
+"""Output schemas of the API that are not already query answers."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from application.results import CommandResult
+from domain.values import Role
+
+
+class CommandOut(BaseModel):
+    """Where a command landed: the aggregate, its new version and the event's log position."""
+
+    aggregate_id: UUID
+    version: int = Field(description="Send it back as If-Match with your next command.")
+    notification_id: int = Field(description="Position of the last event in the log.")
+    entity_id: UUID | None = Field(default=None, description="The new measure or measurement.")
+
+    @classmethod
+    def of(cls, result: CommandResult) -> CommandOut:
+        """The public part of a command result."""
+        return cls(aggregate_id=result.aggregate_id, version=result.version,
+                   notification_id=result.notification_id, entity_id=result.entity_id)
+
+
+class Me(BaseModel):
+    """The signed-in user."""
+
+    user_id: str
+    display_name: str
+    role: Role
+    fellow_id: UUID | None
+    organisation_ids: list[UUID]
+
+
+class SignIn(BaseModel):
+    """A user id and password."""
+
+    user_id: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    status: str
+
+
+class ViewLag(BaseModel):
+    """A view's position and lag."""
+
+    view: str
+    position: int
+    lag: int
+
+
+class Readiness(BaseModel):
+    """Whether the store answers and how far the views are behind."""
+
+    status: str
+    head: int
+    views: list[ViewLag]
+
+
+class CorrectionIn(BaseModel):
+    """A corrected value for the measurement named in the path."""
+
+    model_config = {"extra": "forbid"}
+
+    occurred_on: date
+    value: float = Field(allow_inf_nan=False)
+    numerator: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    denominator: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class RetractionIn(BaseModel):
+    """Why the measurement named in the path is withdrawn."""
+
+    model_config = {"extra": "forbid"}
+
+    occurred_on: date
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class DepartureIn(BaseModel):
+    """When (and why) the organisation named in the path left the project."""
+
+    model_config = {"extra": "forbid"}
+
+    occurred_on: date
+    reason: str = Field(default="", max_length=2000)
