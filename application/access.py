@@ -50,8 +50,11 @@ def can_write_project(user: User, project: ProjectView, command: c.Command) -> b
     if user.role is Role.FELLOW:
         return is_member(user, project)
     if user.role is Role.SPONSOR:
-        return (isinstance(command, c.LogMilestone) and command.is_sign_off
-                and project.sponsor_id == user.user_id)
+        return (
+            isinstance(command, c.LogMilestone)
+            and command.is_sign_off
+            and project.sponsor_id == user.user_id
+        )
     if user.role is Role.ADMIN:
         return isinstance(command, c.AssignSponsor)
     return False

@@ -46,8 +46,9 @@ class NewUser(BaseModel):
     """What an admin gives to create an account."""
 
     user_id: UserIdText
-    display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=200)]
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
     role: Role
     password: Annotated[str, StringConstraints(min_length=10, max_length=200)] | None = None
     fellow_id: UUID | None = None
@@ -70,11 +71,13 @@ def create_identity_engine(settings: Settings) -> Engine:
     """The identity database: ``identity.sqlite`` in the data dir, or the PostgreSQL database."""
     if settings.engine == "postgresql":
         assert settings.database_url is not None
-        return create_engine("postgresql+psycopg://" + settings.database_url.split("://", 1)[1],
-                             pool_pre_ping=True)
+        return create_engine(
+            "postgresql+psycopg://" + settings.database_url.split("://", 1)[1], pool_pre_ping=True
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{settings.data_dir / 'identity.sqlite'}",
-                           connect_args={"timeout": 30})
+    engine = create_engine(
+        f"sqlite:///{settings.data_dir / 'identity.sqlite'}", connect_args={"timeout": 30}
+    )
 
     @event.listens_for(engine, "connect")
     def _wal(dbapi_connection: object, _record: object) -> None:
@@ -103,13 +106,18 @@ class IdentityService:
             msg = f"There is already a user {new.user_id}."
             raise IdentityError(msg)
         with self.engine.begin() as conn:
-            conn.execute(users.insert().values(
-                user_id=new.user_id, display_name=new.display_name, role=new.role.value,
-                fellow_id=new.fellow_id,
-                organisation_ids=[str(o) for o in new.organisation_ids],
-                password_hash=self.hasher.hash(new.password) if new.password else None,
-                disabled=False, created_at=_now(),
-            ))
+            conn.execute(
+                users.insert().values(
+                    user_id=new.user_id,
+                    display_name=new.display_name,
+                    role=new.role.value,
+                    fellow_id=new.fellow_id,
+                    organisation_ids=[str(o) for o in new.organisation_ids],
+                    password_hash=self.hasher.hash(new.password) if new.password else None,
+                    disabled=False,
+                    created_at=_now(),
+                )
+            )
         user = self.get_user(new.user_id)
         assert user is not None
         return user
@@ -150,26 +158,43 @@ class IdentityService:
             raise IdentityError(msg)
         token = "imp_" + secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(tokens.insert().values(token_hash=_digest(token), user_id=user_id,
-                                                name=name, created_at=_now(), revoked_at=None))
+            conn.execute(
+                tokens.insert().values(
+                    token_hash=_digest(token),
+                    user_id=user_id,
+                    name=name,
+                    created_at=_now(),
+                    revoked_at=None,
+                )
+            )
         return token
 
     def revoke_tokens(self, user_id: str) -> int:
         """Revoke every live token of the user; returns how many."""
         with self.engine.begin() as conn:
-            done = conn.execute(update(tokens).where(tokens.c.user_id == user_id,
-                                                     tokens.c.revoked_at.is_(None))
-                                .values(revoked_at=_now()))
+            done = conn.execute(
+                update(tokens)
+                .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+                .values(revoked_at=_now())
+            )
         return done.rowcount
 
     def user_for_token(self, token: str) -> User | None:
         """The enabled user a live token belongs to."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(users).join(tokens, tokens.c.user_id == users.c.user_id)
-                .where(tokens.c.token_hash == _digest(token), tokens.c.revoked_at.is_(None),
-                       users.c.disabled.is_(False))
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(users)
+                    .join(tokens, tokens.c.user_id == users.c.user_id)
+                    .where(
+                        tokens.c.token_hash == _digest(token),
+                        tokens.c.revoked_at.is_(None),
+                        users.c.disabled.is_(False),
+                    )
+                )
+                .mappings()
+                .first()
+            )
         return _user(row) if row else None
 
     # -- sessions ------------------------------------------------------------------------
@@ -178,19 +203,32 @@ class IdentityService:
         """A new session id for the user (a fresh one at every sign-in)."""
         session = secrets.token_urlsafe(32)
         with self.engine.begin() as conn:
-            conn.execute(sessions.insert().values(
-                session_hash=_digest(session), user_id=user_id, created_at=_now(),
-                expires_at=_now() + timedelta(days=SESSION_DAYS)))
+            conn.execute(
+                sessions.insert().values(
+                    session_hash=_digest(session),
+                    user_id=user_id,
+                    created_at=_now(),
+                    expires_at=_now() + timedelta(days=SESSION_DAYS),
+                )
+            )
         return session
 
     def user_for_session(self, session: str) -> User | None:
         """The enabled user of a live session."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(users).join(sessions, sessions.c.user_id == users.c.user_id)
-                .where(sessions.c.session_hash == _digest(session),
-                       sessions.c.expires_at > _now(), users.c.disabled.is_(False))
-            ).mappings().first()
+            row = (
+                conn.execute(
+                    select(users)
+                    .join(sessions, sessions.c.user_id == users.c.user_id)
+                    .where(
+                        sessions.c.session_hash == _digest(session),
+                        sessions.c.expires_at > _now(),
+                        users.c.disabled.is_(False),
+                    )
+                )
+                .mappings()
+                .first()
+            )
         return _user(row) if row else None
 
     def end_session(self, session: str) -> None:
@@ -202,7 +240,10 @@ class IdentityService:
 def _user(row: object) -> User:
     data = dict(row)  # type: ignore[call-overload]
     return User(
-        user_id=data["user_id"], display_name=data["display_name"], role=Role(data["role"]),
-        fellow_id=data["fellow_id"], organisation_ids=[UUID(o) for o in data["organisation_ids"]],
+        user_id=data["user_id"],
+        display_name=data["display_name"],
+        role=Role(data["role"]),
+        fellow_id=data["fellow_id"],
+        organisation_ids=[UUID(o) for o in data["organisation_ids"]],
         disabled=data["disabled"],
     )

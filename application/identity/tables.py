@@ -7,7 +7,8 @@ from sqlalchemy import JSON, Boolean, Column, DateTime, MetaData, String, Table,
 metadata = MetaData()
 
 users = Table(
-    "identity_users", metadata,
+    "identity_users",
+    metadata,
     Column("user_id", String(64), primary_key=True),
     Column("display_name", String(200), nullable=False),
     Column("role", String(16), nullable=False),
@@ -19,7 +20,8 @@ users = Table(
 )
 
 tokens = Table(
-    "identity_tokens", metadata,
+    "identity_tokens",
+    metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("user_id", String(64), nullable=False, index=True),
     Column("name", String(200), nullable=False),
@@ -28,7 +30,8 @@ tokens = Table(
 )
 
 sessions = Table(
-    "identity_sessions", metadata,
+    "identity_sessions",
+    metadata,
     Column("session_hash", String(64), primary_key=True),
     Column("user_id", String(64), nullable=False, index=True),
     Column("created_at", DateTime, nullable=False),

@@ -22,11 +22,19 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from application.bootstrap import create_tracker
+from application.demo.accounts import DEMO_PASSWORD, create_demo_accounts
 from application.demo.loader import load_demo, planned_steps
 from application.errors import ApplicationError
+from application.identity.service import (
+    IdentityError,
+    IdentityService,
+    NewUser,
+    create_identity_engine,
+)
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from domain.errors import DomainError
+from domain.values import Role
 from read_models.bootstrap import UnknownViewError, check_views, create_read_side
 
 app = typer.Typer(
@@ -108,11 +116,14 @@ def demo(
         ) as progress:
             task = progress.add_task("demo", total=planned_steps())
             summary = load_demo(tracker, lambda n: progress.advance(task, n))
+        accounts = create_demo_accounts(_identity(), summary)
         out.print(
             f"Loaded {len(summary.projects)} projects, {len(summary.fellows)} fellows, "
             f"{len(summary.organisations)} organisations in {len(summary.cohorts)} cohorts "
             f"({summary.events} events)."
         )
+        if accounts:
+            out.print(f"Demo accounts (password {DEMO_PASSWORD}): {', '.join(accounts)}")
 
 
 @app.command()
@@ -195,6 +206,82 @@ def status() -> None:
             out.print(table)
         finally:
             read_side.close()
+
+
+users_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+
+
+def _identity() -> IdentityService:
+    return IdentityService(create_identity_engine(_settings()))
+
+
+@users_app.command("create")
+def users_create(
+    user_id: Annotated[str, typer.Argument(help="Letters, digits, . _ @ -")],
+    role: Annotated[Role, typer.Option(help="fellow, sponsor, evaluator or admin.")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: the id).")] = None,
+    fellow_id: Annotated[str | None, typer.Option(help="The fellow this user is.")] = None,
+    organisation: Annotated[
+        list[str] | None,
+        typer.Option(help="An organisation id the user belongs to (sponsors); repeat for more."),
+    ] = None,
+    password: Annotated[bool, typer.Option(help="Ask for a password (web sign-in).")] = True,
+) -> None:
+    """Create an account; with --password (default) you are asked for its password."""
+    secret = (
+        typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    try:
+        new = NewUser(
+            user_id=user_id,
+            display_name=name or user_id,
+            role=role,
+            password=secret,
+            fellow_id=UUID(fellow_id) if fellow_id else None,
+            organisation_ids=[UUID(o) for o in organisation or []],
+        )
+        user = _identity().create_user(new)
+    except (ValidationError, ValueError, IdentityError) as e:
+        raise CommandFailedError(_first_error(e)) from None
+    out.print(f"Created {user.role.value} {user.user_id}.")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts."""
+    table = Table("user", "name", "role", "fellow")
+    for user in _identity().list_users():
+        table.add_row(user.user_id, user.display_name, user.role.value, str(user.fellow_id or ""))
+    out.print(table)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    user_id: Annotated[str, typer.Argument(help="Whose token.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+) -> None:
+    """Create an API token and print it once (only its hash is kept)."""
+    try:
+        token = _identity().create_token(user_id, name)
+    except IdentityError as e:
+        raise CommandFailedError(str(e)) from None
+    typer.echo(token)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(user_id: Annotated[str, typer.Argument(help="Whose tokens.")]) -> None:
+    """Revoke every token of a user."""
+    out.print(f"Revoked {_identity().revoke_tokens(user_id)} token(s) of {user_id}.")
+
+
+def _first_error(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    return str(error)
 
 
 @app.command()

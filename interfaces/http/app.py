@@ -1,77 +1,85 @@
-"""The FastAPI application factory: wiring only, no work at import time."""
+"""The web application factory: wiring only, no work at import time."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import Annotated
-from uuid import UUID
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from application.bootstrap import create_tracker
-from application.results import HistoryEntry, ProjectView
+from application.identity.service import IdentityService, create_identity_engine
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from interfaces.http.errors import install_error_handlers
+from interfaces.http.ratelimit import LoginLimiter
+from interfaces.http.routers import evaluation, operations, programme, projects
+from interfaces.http.routers import identity as identity_routes
+from interfaces.http.security import SecurityHeaders, protect_from_csrf
+from interfaces.http.services import Services
 from read_models.bootstrap import create_read_side
 
+DESCRIPTION = """
+The impact tracker's JSON API. Authenticate with `Authorization: Bearer <token>` (tokens come
+from `impact tokens create USER`) or with the session cookie from `POST /api/session` — cookie
+sessions must echo the `csrftoken` cookie in an `X-CSRFToken` header on every change.
 
-def get_tracker(request: Request) -> ImpactTracker:
-    """The application built at start-up."""
-    tracker: ImpactTracker = request.app.state.tracker
-    return tracker
+Commands answer with the aggregate's new `version` (also the `ETag`) and the `notification_id` of
+their last event. Send `If-Match: "<version>"` to refuse a change if someone else got there first
+(412), and an `Idempotency-Key` to retry safely. Queries over the views take `wait=true` to
+include everything recorded before the request. Errors are `{"error": code, "detail": sentence}`.
+"""
 
 
-Tracker = Annotated[ImpactTracker, Depends(get_tracker)]
-
-
-def create_app(settings: Settings, tracker: ImpactTracker | None = None) -> FastAPI:
-    """Build the web application; the tracker is created at start-up unless one is given."""
+def create_api(
+    settings: Settings,
+    tracker: ImpactTracker | None = None,
+    identity: IdentityService | None = None,
+) -> FastAPI:
+    """The FastAPI app; the tracker and identity are built at start-up unless given."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = tracker is None
-        app.state.tracker = tracker or create_tracker(settings)
-        app.state.read_side = create_read_side(settings, app.state.tracker)
+        the_tracker = tracker or create_tracker(settings)
+        read_side = create_read_side(settings, the_tracker)
+        the_identity = identity or IdentityService(create_identity_engine(settings))
+        app.state.services = Services(settings, the_tracker, read_side, the_identity)
+        app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
         if settings.run_projections_in_process:
-            app.state.read_side.start_following()
+            read_side.start_following()
         try:
             yield
         finally:
-            app.state.read_side.close()
+            read_side.close()
             if owned:
-                app.state.tracker.close()
+                the_tracker.close()
 
     app = FastAPI(
         title="Impact tracker",
-        summary="Event-sourced tracker of system change projects and their impact.",
         version="0.1.0",
+        description=DESCRIPTION,
+        summary="Event-sourced tracker of system change projects and their impact.",
         lifespan=lifespan,
     )
     install_error_handlers(app)
-
-    @app.get("/api/health", tags=["operations"])
-    def health() -> dict[str, str]:
-        """Liveness: the process is up and answering."""
-        return {"status": "ok"}
-
-    @app.get("/api/projects/{project_id}", tags=["projects"])
-    def get_project(
-        project_id: UUID,
-        tracker: Tracker,
-        version: Annotated[int | None, Query(ge=1)] = None,
-        as_at: Annotated[
-            datetime | None, Query(description="Recorded-time moment, with zone")
-        ] = None,
-    ) -> ProjectView:
-        """A project now, at a version, or as recorded at a moment."""
-        return tracker.project(project_id, version=version, as_at=as_at)
-
-    @app.get("/api/projects/{project_id}/history", tags=["projects"])
-    def get_history(project_id: UUID, tracker: Tracker) -> list[HistoryEntry]:
-        """Every event of the project, in order."""
-        return tracker.history(project_id)
-
+    app.add_middleware(SecurityHeaders)
+    for router in (
+        operations.router,
+        identity_routes.router,
+        programme.router,
+        projects.router,
+        evaluation.router,
+    ):
+        app.include_router(router)
     return app
+
+
+def create_app(
+    settings: Settings,
+    tracker: ImpactTracker | None = None,
+    identity: IdentityService | None = None,
+) -> ASGIApp:
+    """The API behind CSRF protection: what ``impact serve`` runs."""
+    return protect_from_csrf(create_api(settings, tracker, identity), settings)

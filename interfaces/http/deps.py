@@ -73,15 +73,21 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 def views(
     svc: AppServices,
-    wait: Annotated[bool, Query(description="Wait until the views include every event "
-                                "recorded before this request (read-your-writes).")] = False,
+    wait: Annotated[
+        bool,
+        Query(
+            description="Wait until the views include every event "
+            "recorded before this request (read-your-writes)."
+        ),
+    ] = False,
 ) -> Engine:
     """The read models' engine; with ``wait=true``, only once they have caught up."""
     if wait:
         head = svc.tracker.head()
         try:
-            wait_until_applied(svc.read_side.engine, head, list(svc.read_side.runner.projections),
-                               timeout=5.0)
+            wait_until_applied(
+                svc.read_side.engine, head, list(svc.read_side.runner.projections), timeout=5.0
+            )
         except WaitTimeoutError:
             msg = "The views are still catching up with recent changes; try again shortly."
             raise ViewsBehindError(msg) from None
@@ -92,8 +98,9 @@ Views = Annotated[Engine, Depends(views)]
 
 
 def expected_version(
-    if_match: Annotated[str | None, Header(description='The version you saw, as its ETag: "3".')]
-    = None,
+    if_match: Annotated[
+        str | None, Header(description='The version you saw, as its ETag: "3".')
+    ] = None,
 ) -> int | None:
     """The version from ``If-Match`` (``"3"``, ``W/"3"`` or ``3``); ``*`` means any."""
     if if_match is None or if_match.strip() == "*":
@@ -109,9 +116,15 @@ ExpectedVersion = Annotated[int | None, Depends(expected_version)]
 
 
 def idempotency_key(
-    key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
-                                      description="Send again with the same key to retry "
-                                      "safely: the first result is returned.")] = None,
+    key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Send again with the same key to retry "
+            "safely: the first result is returned.",
+        ),
+    ] = None,
 ) -> str | None:
     """The client's idempotency key, if any."""
     return key
@@ -132,11 +145,19 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 
 def as_at(
-    axis: Annotated[Axis | None, Query(description="recorded: as we knew it then; "
-                                       "effective: as it was in effect then")] = None,
-    at: Annotated[datetime | date | None, Query(description="A date (effective) or a moment "
-                                                "with time zone (recorded; a date means "
-                                                "its end).", examples=["2025-03-31"])] = None,
+    axis: Annotated[
+        Axis | None,
+        Query(description="recorded: as we knew it then; effective: as it was in effect then"),
+    ] = None,
+    at: Annotated[
+        datetime | date | None,
+        Query(
+            description="A date (effective) or a moment "
+            "with time zone (recorded; a date means "
+            "its end).",
+            examples=["2025-03-31"],
+        ),
+    ] = None,
 ) -> AsAt | None:
     """An as-at point, when both ``axis`` and ``at`` are given."""
     if axis is None and at is None:

@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from application.access import AccessDeniedError
 from application.errors import (
     ApplicationError,
     ConcurrentWriteError,
@@ -17,9 +18,17 @@ from application.errors import (
     UnknownReferenceError,
 )
 from domain.errors import DomainError
+from interfaces.http.deps import UnauthenticatedError, ViewsBehindError
+from interfaces.http.ratelimit import TooManyAttemptsError
+from interfaces.http.routers.identity import UserExistsError
 
 _STATUS: list[tuple[type[Exception], int]] = [
+    (UnauthenticatedError, 401),
+    (AccessDeniedError, 403),
     (NotFoundError, 404),
+    (UserExistsError, 409),
+    (TooManyAttemptsError, 429),
+    (ViewsBehindError, 503),
     (StaleVersionError, 412),
     (ConcurrentWriteError, 409),
     (UnknownReferenceError, 422),
@@ -46,7 +55,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApplicationError)
     async def _application(_: Request, exc: ApplicationError) -> JSONResponse:
         status = next(code for cls, code in _STATUS if isinstance(exc, cls))
-        return JSONResponse(_body(exc.code, exc.message, exc.field), status_code=status)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return JSONResponse(
+            _body(exc.code, exc.message, exc.field), status_code=status, headers=headers
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:

@@ -22,8 +22,12 @@ class CommandOut(BaseModel):
     @classmethod
     def of(cls, result: CommandResult) -> CommandOut:
         """The public part of a command result."""
-        return cls(aggregate_id=result.aggregate_id, version=result.version,
-                   notification_id=result.notification_id, entity_id=result.entity_id)
+        return cls(
+            aggregate_id=result.aggregate_id,
+            version=result.version,
+            notification_id=result.notification_id,
+            entity_id=result.entity_id,
+        )
 
 
 class Me(BaseModel):

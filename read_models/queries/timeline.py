@@ -7,11 +7,12 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from domain.stages import derive_stage
 from domain.values import ProjectStatus, Stage
 from read_models.queries.common import AsAt, Axis, Page, PageParams
+from read_models.views.organisations import involvements
 from read_models.views.organisations import organisations as org_names
 from read_models.views.timeline import entries, members, projects, stage_changes
 
@@ -73,8 +74,13 @@ def list_projects(
     organisation_id: UUID | None = None,
     fellow_id: UUID | None = None,
     sponsor_id: str | None = None,
+    visible_to: tuple[str, list[UUID]] | None = None,
 ) -> Page[ProjectSummary]:
-    """Projects matching every filter given, newest proposals first."""
+    """Projects matching every filter given, newest proposals first.
+
+    ``visible_to`` (a sponsor's user id and organisations) keeps only the projects they sponsor
+    or whose lead or current partners include one of their organisations.
+    """
     params = params or PageParams()
     p = projects.c
     conditions = []
@@ -91,6 +97,21 @@ def list_projects(
     if fellow_id:
         conditions.append(
             p.project_id.in_(select(members.c.project_id).where(members.c.fellow_id == fellow_id))
+        )
+    if visible_to:
+        sponsor, organisations = visible_to
+        i = involvements.c
+        conditions.append(
+            or_(
+                p.sponsor_id == sponsor,
+                p.project_id.in_(
+                    select(i.project_id).where(
+                        i.organisation_id.in_(organisations),
+                        i.role.in_(["lead", "partner"]),
+                        i.to_on.is_(None),
+                    )
+                ),
+            )
         )
     where = and_(True, *conditions)
     with engine.connect() as conn:

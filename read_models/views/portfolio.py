@@ -59,6 +59,15 @@ organisations = Table(
     Column("sector", String(32), nullable=False),
 )
 
+fellows = Table(
+    "portfolio_fellows",
+    metadata,
+    Column("fellow_id", Uuid, primary_key=True),
+    Column("cohort_id", Uuid, nullable=False, index=True),
+    Column("organisation_id", Uuid, nullable=False),
+    Column("role_title", String(200), nullable=False),
+)
+
 projects = Table(
     "portfolio_projects",
     metadata,
@@ -137,7 +146,13 @@ class PortfolioProjection(Projection):
 
 
 _REFERENCE = frozenset(
-    {"SystemRegistered", "CohortStarted", "OrganisationRegistered", "OrganisationRenamed"}
+    {
+        "SystemRegistered",
+        "CohortStarted",
+        "OrganisationRegistered",
+        "OrganisationRenamed",
+        "FellowEnrolled",
+    }
 )
 
 
@@ -147,7 +162,9 @@ class _Page:
 
     projects: RowCache
     inserts: dict[Table, list[Row]] = field(
-        default_factory=lambda: {t: [] for t in (systems, cohorts, organisations, stage_changes)}
+        default_factory=lambda: {
+            t: [] for t in (systems, cohorts, organisations, fellows, stage_changes)
+        }
     )
     renamed: list[Row] = field(default_factory=list)
     new_spans: dict[str, Row] = field(default_factory=dict)
@@ -165,6 +182,15 @@ class _Page:
                     "programme": s["programme"],
                     "number": s["number"],
                     "starts_on": event.day("starts_on"),
+                }
+            )
+        elif event.event_type == "FellowEnrolled":
+            self.inserts[fellows].append(
+                {
+                    "fellow_id": event.originator_id,
+                    "cohort_id": event.uuid("cohort_id"),
+                    "organisation_id": event.uuid("organisation_id"),
+                    "role_title": s["role_title"],
                 }
             )
         elif event.event_type == "OrganisationRegistered":
@@ -216,7 +242,7 @@ class _Page:
         self.projects.touch(row)
 
     def write(self, conn: Connection) -> None:
-        for table in (systems, cohorts, organisations):
+        for table in (systems, cohorts, organisations, fellows):
             if self.inserts[table]:
                 conn.execute(table.insert(), self.inserts[table])
         if self.renamed:

@@ -1,0 +1,407 @@
+"""Projects: list, propose, read (now, at a version, as at a date), history, and commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+
+from application.access import require_can_propose, require_read_project
+from application.errors import NotFoundError
+from application.results import HistoryEntry, ProjectView
+from domain import commands as c
+from domain.values import Role, Stage
+from interfaces.http.commands import authorise, reply
+from interfaces.http.deps import (
+    AsAtParam,
+    CurrentUser,
+    ExpectedVersion,
+    IdempotencyKey,
+    Paging,
+    Tracker,
+    Views,
+)
+from interfaces.http.schemas import CommandOut, CorrectionIn, DepartureIn, RetractionIn
+from read_models.queries.common import Page
+from read_models.queries.measures import MeasureInfo, project_measures
+from read_models.queries.organisations import AdoptionSpread, adoption_spread
+from read_models.queries.timeline import (
+    ProjectSummary,
+    ProjectTimeline,
+    list_projects,
+    project_timeline,
+)
+
+router = APIRouter(prefix="/api/projects", tags=["projects"])
+
+
+@router.get("")
+def list_all(
+    user: CurrentUser,
+    engine: Views,
+    paging: Paging,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    cohort_id: UUID | None = None,
+    stage: Stage | None = None,
+    organisation_id: UUID | None = None,
+    mine: Annotated[bool, Query(description="Only projects I work on or sponsor.")] = False,
+) -> Page[ProjectSummary]:
+    """Projects matching the filters, newest proposals first (sponsors see theirs only)."""
+    visible = None
+    if user.role is Role.SPONSOR:
+        visible = (user.user_id, user.organisation_ids)
+    return list_projects(
+        engine,
+        paging,
+        search=search,
+        cohort_id=cohort_id,
+        stage=stage,
+        organisation_id=organisation_id,
+        visible_to=visible,
+        fellow_id=user.fellow_id if mine and user.role is Role.FELLOW else None,
+        sponsor_id=user.user_id if mine and user.role is Role.SPONSOR else None,
+    )
+
+
+@router.post("", status_code=201)
+def propose(
+    body: c.ProposeProject,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Propose a project (fellows, as its lead or on its team)."""
+    require_can_propose(user, body)
+    result = tracker.propose_project(user.actor, body, idempotency_key=key)
+    response.headers["Location"] = f"/api/projects/{result.aggregate_id}"
+    return reply(response, result)
+
+
+@router.get("/{project_id}")
+def read(
+    project_id: UUID,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+    as_at: Annotated[
+        datetime | None, Query(description="A recorded moment, with time zone.")
+    ] = None,
+) -> ProjectView:
+    """A project now, at a version, or as it had been recorded by a moment."""
+    project = tracker.project(project_id, version=version, as_at=as_at)
+    require_read_project(user, tracker.project(project_id))
+    response.headers["ETag"] = f'"{project.version}"'
+    return project
+
+
+@router.get("/{project_id}/history")
+def history(project_id: UUID, user: CurrentUser, tracker: Tracker) -> list[HistoryEntry]:
+    """Every event of the project, in order: who recorded what, about which date, and when."""
+    require_read_project(user, tracker.project(project_id))
+    return tracker.history(project_id)
+
+
+@router.get("/{project_id}/timeline")
+def timeline(
+    project_id: UUID, user: CurrentUser, tracker: Tracker, engine: Views, as_at: AsAtParam
+) -> ProjectTimeline:
+    """The project's timeline and stage, now or as at a date on either axis."""
+    require_read_project(user, tracker.project(project_id))
+    found = project_timeline(engine, project_id, as_at)
+    if found is None:
+        msg = "The project had no events by that date (or the views have not seen it yet)."
+        raise NotFoundError(msg)
+    return found
+
+
+@router.get("/{project_id}/measures")
+def measures(
+    project_id: UUID, user: CurrentUser, tracker: Tracker, engine: Views
+) -> list[MeasureInfo]:
+    """The project's measures."""
+    require_read_project(user, tracker.project(project_id))
+    return project_measures(engine, project_id)
+
+
+@router.get("/{project_id}/adoption-spread")
+def spread(project_id: UUID, user: CurrentUser, tracker: Tracker, engine: Views) -> AdoptionSpread:
+    """The organisations that adopted the project, in order, and the sectors it reached."""
+    require_read_project(user, tracker.project(project_id))
+    found = adoption_spread(engine, project_id)
+    if found is None:
+        msg = "The views have not seen this project yet; retry with wait=true."
+        raise NotFoundError(msg)
+    return found
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+@router.post("/{project_id}/pilots")
+def start_pilot(
+    project_id: UUID,
+    body: c.StartPilot,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Start a pilot."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.start_pilot(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/measures", status_code=201)
+def define_measure(
+    project_id: UUID,
+    body: c.DefineMeasure,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Define a measure; ``entity_id`` is the new measure's id."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.define_measure(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/measurements", status_code=201)
+def record_measurement(
+    project_id: UUID,
+    body: c.RecordMeasurement,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Record a measurement; ``entity_id`` is the new measurement's id."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.record_measurement(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/measurements/{measurement_id}/corrections")
+def correct_measurement(
+    project_id: UUID,
+    measurement_id: UUID,
+    body: CorrectionIn,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Correct a measurement (the original stays in the history)."""
+    command = c.CorrectMeasurement(measurement_id=measurement_id, **body.model_dump())
+    authorise(tracker, user, project_id, command)
+    return reply(
+        response,
+        tracker.correct_measurement(
+            user.actor, project_id, command, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/measurements/{measurement_id}/retractions")
+def retract_measurement(
+    project_id: UUID,
+    measurement_id: UUID,
+    body: RetractionIn,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Retract a measurement, with a reason."""
+    command = c.RetractMeasurement(measurement_id=measurement_id, **body.model_dump())
+    authorise(tracker, user, project_id, command)
+    return reply(
+        response,
+        tracker.retract_measurement(
+            user.actor, project_id, command, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/adoptions")
+def record_adoption(
+    project_id: UUID,
+    body: c.RecordAdoption,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Record adoption by an organisation."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.record_adoption(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/milestones")
+def log_milestone(
+    project_id: UUID,
+    body: c.LogMilestone,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Log a milestone (sponsors: sign-offs on projects they sponsor)."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.log_milestone(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/organisations")
+def join_organisation(
+    project_id: UUID,
+    body: c.JoinOrganisation,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Add a partner organisation."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.join_organisation(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/organisations/{organisation_id}/departures")
+def leave_organisation(
+    project_id: UUID,
+    organisation_id: UUID,
+    body: DepartureIn,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Record a partner organisation leaving."""
+    command = c.LeaveOrganisation(organisation_id=organisation_id, **body.model_dump())
+    authorise(tracker, user, project_id, command)
+    return reply(
+        response,
+        tracker.leave_organisation(
+            user.actor, project_id, command, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.put("/{project_id}/sponsor")
+def assign_sponsor(
+    project_id: UUID,
+    body: c.AssignSponsor,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Assign the sponsor."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.assign_sponsor(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/pause")
+def pause(
+    project_id: UUID,
+    body: c.PauseProject,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Pause the project."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.pause_project(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/resume")
+def resume(
+    project_id: UUID,
+    body: c.ResumeProject,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Resume the project."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.resume_project(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/close")
+def close(
+    project_id: UUID,
+    body: c.CloseProject,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Close the project."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.close_project(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
