@@ -2,7 +2,7 @@
 
 | role | reads | writes |
 |---|---|---|
-| fellow | every project, organisation, portfolio | projects they lead or are on the team of |
+| fellow | every project, organisation, portfolio | projects they lead or are on the team of (not the sponsor) |
 | sponsor | projects they sponsor or that involve an organisation they belong to | sign-off milestones on projects they sponsor |
 | evaluator | everything | nothing |
 | admin | everything | programme set-up (systems, organisations, cohorts, fellows, users); sponsor assignment |
@@ -48,7 +48,7 @@ def is_member(user: User, project: ProjectView) -> bool:
 def can_write_project(user: User, project: ProjectView, command: c.Command) -> bool:
     """Whether the user may send this command to the project."""
     if user.role is Role.FELLOW:
-        return is_member(user, project)
+        return is_member(user, project) and not isinstance(command, c.AssignSponsor)
     if user.role is Role.SPONSOR:
         return (
             isinstance(command, c.LogMilestone)
@@ -64,7 +64,9 @@ def require_write_project(user: User, project: ProjectView, command: c.Command) 
     """Refuse a command the user may not send to this project."""
     if can_write_project(user, project, command):
         return
-    if user.role is Role.FELLOW:
+    if isinstance(command, c.AssignSponsor):
+        msg = "Only an admin can assign a project's sponsor."
+    elif user.role is Role.FELLOW:
         msg = "Only the project's lead fellow and team can change it."
     elif user.role is Role.SPONSOR:
         msg = "Sponsors can record sign-off milestones on the projects they sponsor."
@@ -92,7 +94,9 @@ def require_admin(user: User) -> None:
 
 def require_reader_of_people(user: User, fellow_id: object) -> None:
     """Fellows' records: admins, evaluators, and the fellow themself."""
-    if user.role in {Role.ADMIN, Role.EVALUATOR} or user.fellow_id == fellow_id:
+    if user.role in {Role.ADMIN, Role.EVALUATOR}:
+        return
+    if fellow_id is not None and user.fellow_id == fellow_id:
         return
     msg = "You can't see other fellows' records."
     raise AccessDeniedError(msg)

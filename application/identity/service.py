@@ -98,6 +98,10 @@ class IdentityService:
         # A hash to verify against when the user doesn't exist, so timing doesn't tell.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
 
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
     # -- users ---------------------------------------------------------------------------
 
     def create_user(self, new: NewUser) -> User:

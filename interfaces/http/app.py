@@ -16,6 +16,7 @@ from interfaces.http.errors import install_error_handlers
 from interfaces.http.ratelimit import LoginLimiter
 from interfaces.http.routers import evaluation, operations, programme, projects
 from interfaces.http.routers import identity as identity_routes
+from interfaces.http.schemas import ERROR_RESPONSES
 from interfaces.http.security import SecurityHeaders, protect_from_csrf
 from interfaces.http.services import Services
 from read_models.bootstrap import create_read_side
@@ -53,6 +54,8 @@ def create_api(
             yield
         finally:
             read_side.close()
+            if identity is None:
+                the_identity.close()
             if owned:
                 the_tracker.close()
 
@@ -62,6 +65,7 @@ def create_api(
         description=DESCRIPTION,
         summary="Event-sourced tracker of system change projects and their impact.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)

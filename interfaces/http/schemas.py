@@ -97,3 +97,26 @@ class DepartureIn(BaseModel):
 
     occurred_on: date
     reason: str = Field(default="", max_length=2000)
+
+
+class ErrorOut(BaseModel):
+    """Every refusal: a stable code, a sentence for a person, and the field when there is one."""
+
+    error: str = Field(examples=["stale_version"])
+    detail: str = Field(examples=["The project has changed since you loaded it."])
+    field: str | None = Field(default=None, examples=["occurred_on"])
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        401: "Not signed in, or the token is not valid.",
+        403: "Signed in, but not allowed to do this (or the CSRF token is missing).",
+        404: "No such thing (or nothing at that version or date).",
+        409: "Refused by a rule, or another change won the race.",
+        412: "If-Match names a version that is no longer current.",
+        422: "The input is malformed; the field is named.",
+        429: "Too many failed sign-ins.",
+        503: "The views are still catching up (wait=true).",
+    }.items()
+}

@@ -1,0 +1,193 @@
+"""API behaviour: errors, concurrency headers, idempotency, sessions, CSRF, limits, headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import uuid4
+
+import httpx2 as httpx
+import pytest
+
+from application.settings import Settings
+from tests.interfaces.api.world import PASSWORD, World, served
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    with served(Settings(data_dir=tmp_path, login_attempts_per_minute=3)) as w:
+        yield w
+
+
+def milestone(title: str = "Board paper") -> dict[str, object]:
+    return {"occurred_on": "2024-05-01", "title": title}
+
+
+def test_reads_carry_the_version_as_an_etag(world: World) -> None:
+    project_id, _, _ = world.new_project()
+    response = world.client.get(f"/api/projects/{project_id}", headers=world.headers("member"))
+    assert response.status_code == 200
+    assert response.headers["ETag"] == '"4"'
+    assert response.json()["stage"] == "measured"
+
+
+def test_a_stale_if_match_is_412_and_records_nothing(world: World) -> None:
+    project_id, _, _ = world.new_project()
+    headers = world.headers("member") | {"If-Match": '"3"'}
+    head = world.tracker.head()
+    response = world.client.post(
+        f"/api/projects/{project_id}/milestones", json=milestone(), headers=headers
+    )
+    assert response.status_code == 412
+    assert response.json()["error"] == "stale_version"
+    assert world.tracker.head() == head
+    fresh = world.client.post(
+        f"/api/projects/{project_id}/milestones",
+        json=milestone(),
+        headers=world.headers("member") | {"If-Match": '"4"'},
+    )
+    assert (fresh.status_code, fresh.headers["ETag"]) == (200, '"5"')
+
+
+def test_fifty_retries_with_one_idempotency_key_record_one_event(world: World) -> None:
+    project_id, _, _ = world.new_project()
+    headers = world.headers("member") | {"Idempotency-Key": "retry-me"}
+    responses = [
+        world.client.post(
+            f"/api/projects/{project_id}/milestones", json=milestone(), headers=headers
+        )
+        for _ in range(50)
+    ]
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.text for r in responses}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in responses) == 49
+    events = [e.event_type for e in world.tracker.history(project_id)]
+    assert events.count("MilestoneLogged") == 1
+
+
+def test_refusals_are_json_sentences_with_the_right_status(world: World) -> None:
+    project_id, _, _ = world.new_project()
+    h = world.headers("member")
+    unknown = world.client.get(f"/api/projects/{uuid4()}", headers=h)
+    rule = world.client.post(
+        f"/api/projects/{project_id}/adoptions",
+        headers=h,
+        json={
+            "occurred_on": "2024-02-02",
+            "organisation_id": str(world.programme.trust_id),
+            "scope": "spread",
+        },
+    )
+    invalid = world.client.post(
+        f"/api/projects/{project_id}/milestones",
+        headers=h,
+        json={"occurred_on": "2024-13-01", "title": "x"},
+    )
+    missing = world.client.post(
+        f"/api/projects/{project_id}/milestones", headers=h, json={"title": "x"}
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+    assert (rule.status_code, rule.json()["error"]) == (409, "adoption_before_pilot")
+    assert rule.json()["detail"].startswith("Adoption can't take effect before the first pilot")
+    assert (invalid.status_code, invalid.json()["field"]) == (422, "occurred_on")
+    assert (missing.status_code, missing.json()["field"]) == (422, "occurred_on")
+
+
+def test_the_actor_comes_from_the_signed_in_user_not_the_body(world: World) -> None:
+    project_id, _, _ = world.new_project()
+    body = milestone() | {"actor": {"user_id": "someone-else", "role": "admin"}}
+    refused = world.client.post(
+        f"/api/projects/{project_id}/milestones", json=body, headers=world.headers("member")
+    )
+    assert refused.status_code == 422  # unknown fields are refused, never trusted
+    world.client.post(
+        f"/api/projects/{project_id}/milestones", json=milestone(), headers=world.headers("member")
+    )
+    last = world.tracker.history(project_id)[-1]
+    assert (last.actor.user_id, last.actor.role) == ("member", "fellow")
+
+
+def test_wait_true_reads_your_own_write(world: World) -> None:
+    project_id, _, _ = world.new_project()
+    h = world.headers("member")
+    world.client.post(f"/api/projects/{project_id}/milestones", json=milestone("Fresh"), headers=h)
+    timeline = world.client.get(f"/api/projects/{project_id}/timeline?wait=true", headers=h)
+    assert timeline.json()["entries"][-1]["summary"] == "Milestone: Fresh"
+
+
+def test_a_session_needs_the_csrf_token_for_changes_and_ends_at_sign_out(world: World) -> None:
+    project_id, _, _ = world.new_project()
+    client = world.client
+    client.cookies.clear()
+    first = client.post("/api/session", json={"user_id": "member", "password": PASSWORD})
+    assert first.status_code == 200
+    session = client.cookies.get("impact_session")
+    set_cookie = first.headers["set-cookie"]
+    assert "HttpOnly" in set_cookie
+    assert "SameSite=lax" in set_cookie or "SameSite=Lax" in set_cookie
+    csrf = client.cookies.get("csrftoken")
+    assert csrf
+    without = client.post(f"/api/projects/{project_id}/milestones", json=milestone())
+    assert (without.status_code, without.json()["error"]) == (403, "csrf")
+    with_token = client.post(
+        f"/api/projects/{project_id}/milestones", json=milestone(), headers={"X-CSRFToken": csrf}
+    )
+    assert with_token.status_code == 200
+    client.post(
+        "/api/session",
+        json={"user_id": "member", "password": PASSWORD},
+        headers={"X-CSRFToken": csrf},
+    )
+    rotated = client.cookies.get("impact_session")
+    assert rotated != session  # a new session at every sign-in; the old one ends
+    client.cookies.clear()
+
+    def me(cookie: str | None) -> int:
+        return client.get("/api/me", headers={"Cookie": f"impact_session={cookie}"}).status_code
+
+    assert (me(session), me(rotated)) == (401, 200)
+    client.delete(
+        "/api/session",
+        headers={
+            "Cookie": f"impact_session={rotated}; csrftoken={csrf}",
+            "X-CSRFToken": csrf or "",
+        },
+    )
+    assert me(rotated) == 401
+
+
+def test_failed_sign_ins_are_limited(world: World) -> None:
+    def sign_in(password: str) -> httpx.Response:
+        world.client.cookies.clear()
+        return world.client.post("/api/session", json={"user_id": "member", "password": password})
+
+    assert {sign_in("wrong").status_code for _ in range(3)} == {401}
+    blocked = sign_in(PASSWORD)
+    assert (blocked.status_code, blocked.json()["error"]) == (429, "too_many_attempts")
+
+
+def test_a_revoked_or_made_up_token_is_401(world: World) -> None:
+    world.client.cookies.clear()
+    made_up = world.client.get("/api/me", headers={"Authorization": "Bearer imp_nonsense"})
+    assert (made_up.status_code, made_up.headers["WWW-Authenticate"]) == (401, "Bearer")
+    world.identity.revoke_tokens("evaluator")
+    assert world.client.get("/api/me", headers=world.headers("evaluator")).status_code == 401
+
+
+def test_responses_carry_security_headers(world: World) -> None:
+    response = world.client.get("/api/health")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert "Strict-Transport-Security" not in response.headers  # plain HTTP here
+
+
+def test_readiness_reports_each_views_lag(world: World) -> None:
+    body = world.client.get("/api/ready").json()
+    assert body["status"] == "ok"
+    assert {v["view"] for v in body["views"]} == {
+        "timeline",
+        "organisations",
+        "portfolio",
+        "measures",
+    }
