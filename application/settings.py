@@ -33,6 +33,12 @@ class Settings(BaseSettings):
         description="Create missing event-store tables at start-up; turn off where several "
         "processes start at once and the schema is created beforehand.",
     )
+    aggregate_cache_size: int = Field(
+        default=1000,
+        ge=0,
+        le=1_000_000,
+        description="Aggregates kept in memory (each read fast-forwards with newer events).",
+    )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
     postgres_lock_timeout_seconds: int = Field(default=5, ge=1, le=600)
     host: str = "127.0.0.1"
@@ -104,6 +110,9 @@ class Settings(BaseSettings):
             "MAPPER_TOPIC": "application.persistence.mapper:PydanticMapper",
             "CREATE_TABLE": "y" if self.create_schema else "n",
         }
+        if self.aggregate_cache_size:
+            env["AGGREGATE_CACHE_MAXSIZE"] = str(self.aggregate_cache_size)
+            env["AGGREGATE_CACHE_FASTFORWARD"] = "y"
         if self.engine == "memory":
             env["PERSISTENCE_MODULE"] = "application.persistence.memory:TrackerMemoryFactory"
         elif self.engine == "sqlite":

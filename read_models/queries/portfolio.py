@@ -10,10 +10,11 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from datetime import date
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, and_, case, exists, func, or_, select
 
 from domain.values import Stage
 from read_models.queries.common import AsAt, Axis
@@ -88,18 +89,47 @@ def _stage_column(as_at: AsAt | None):  # type: ignore[no-untyped-def]
 
 
 def portfolio(engine: Engine, as_at: AsAt | None = None) -> Portfolio:
-    """Stage counts now, or as at a date on either axis."""
+    """Stage counts now, or as at a date on either axis.
+
+    Two grouped queries (by cohort, by sector) keep the rows fetched proportional to the
+    groups in the answer; systems roll up from their cohorts.
+    """
+    with engine.connect() as conn:
+        by_cohort = _counts(conn, as_at, projects.c.cohort_id)
+        by_sector = _counts(conn, as_at, organisations.c.sector)
+        cohort_rows = conn.execute(
+            select(cohorts.c.cohort_id, cohorts.c.system_id, cohorts.c.programme, cohorts.c.number)
+        ).all()
+        system_labels = {
+            str(r.system_id): r.name
+            for r in conn.execute(select(systems.c.system_id, systems.c.name))
+        }
+    cohort_labels = {str(r.cohort_id): f"{r.programme}, cohort {r.number}" for r in cohort_rows}
+    system_of = {str(r.cohort_id): str(r.system_id) for r in cohort_rows}
+    by_system: dict[str, Counter[Stage]] = {}
+    for cohort, counts in by_cohort.items():
+        by_system.setdefault(system_of.get(cohort, "unknown"), Counter()).update(counts)
+    totals: Counter[Stage] = Counter()
+    for counts in by_sector.values():
+        totals.update(counts)
+    return Portfolio(
+        as_at=as_at,
+        totals=_all_stages(totals),
+        projects=totals.total(),
+        by_cohort=_groups(by_cohort, cohort_labels),
+        by_system=_groups(by_system, system_labels),
+        by_sector=_groups(by_sector, {}),
+    )
+
+
+def _counts(
+    conn: Connection, as_at: AsAt | None, key: ColumnElement[Any]
+) -> dict[str, Counter[Stage]]:
+    """Projects per stage for each value of ``key``, as at the point given."""
     stage = _stage_column(as_at)
     query = (
-        select(
-            projects.c.cohort_id,
-            cohorts.c.system_id,
-            organisations.c.sector,
-            stage,
-            func.count().label("n"),
-        )
+        select(key.label("key"), stage, func.count().label("n"))
         .select_from(projects)
-        .join(cohorts, cohorts.c.cohort_id == projects.c.cohort_id)
         .join(organisations, organisations.c.organisation_id == projects.c.lead_organisation_id)
     )
     if as_at is not None and as_at.axis is Axis.RECORDED:
@@ -118,46 +148,19 @@ def portfolio(engine: Engine, as_at: AsAt | None = None) -> Portfolio:
         )
     elif as_at is not None:
         query = query.where(projects.c.proposed_on <= as_at.day)
-    query = query.group_by(projects.c.cohort_id, cohorts.c.system_id, organisations.c.sector, stage)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-        cohort_labels = {
-            r.cohort_id: f"{r.programme}, cohort {r.number}"
-            for r in conn.execute(
-                select(cohorts.c.cohort_id, cohorts.c.programme, cohorts.c.number)
-            )
-        }
-        system_labels = {
-            r.system_id: r.name for r in conn.execute(select(systems.c.system_id, systems.c.name))
-        }
-    by: dict[str, dict[str, Counter[Stage]]] = {"cohort": {}, "system": {}, "sector": {}}
-    totals: Counter[Stage] = Counter()
-    for r in rows:
-        s = Stage(r.stage)
-        totals[s] += r.n
-        for group, key in (
-            ("cohort", str(r.cohort_id)),
-            ("system", str(r.system_id)),
-            ("sector", r.sector),
-        ):
-            by[group].setdefault(key, Counter())[s] += r.n
+    found: dict[str, Counter[Stage]] = {}
+    for row in conn.execute(query.group_by(key, stage)):
+        found.setdefault(str(row.key), Counter())[Stage(row.stage)] += row.n
+    return found
 
-    def groups(name: str, labels: dict[str, str]) -> list[StageCounts]:
-        return sorted(
-            (
-                StageCounts(key=k, label=labels.get(k, k), counts=_all_stages(c), total=c.total())
-                for k, c in by[name].items()
-            ),
-            key=lambda g: g.label,
-        )
 
-    return Portfolio(
-        as_at=as_at,
-        totals=_all_stages(totals),
-        projects=totals.total(),
-        by_cohort=groups("cohort", {str(k): v for k, v in cohort_labels.items()}),
-        by_system=groups("system", {str(k): v for k, v in system_labels.items()}),
-        by_sector=groups("sector", {}),
+def _groups(counts: dict[str, Counter[Stage]], labels: dict[str, str]) -> list[StageCounts]:
+    return sorted(
+        (
+            StageCounts(key=k, label=labels.get(k, k), counts=_all_stages(c), total=c.total())
+            for k, c in counts.items()
+        ),
+        key=lambda g: g.label,
     )
 
 

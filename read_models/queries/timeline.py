@@ -55,12 +55,12 @@ class StageChange(BaseModel):
 
 
 class ProjectTimeline(BaseModel):
-    """A project's timeline, now or as at a date, with its stage then."""
+    """A project's timeline, now or as at a date, with its stage then; entries by page."""
 
     project: ProjectSummary
     as_at: AsAt | None
     stage: Stage
-    entries: list[TimelineEntry]
+    entries: Page[TimelineEntry]
     stage_history: list[StageChange]
 
 
@@ -128,9 +128,16 @@ def list_projects(
 
 
 def project_timeline(
-    engine: Engine, project_id: UUID, as_at: AsAt | None = None
+    engine: Engine,
+    project_id: UUID,
+    as_at: AsAt | None = None,
+    params: PageParams | None = None,
 ) -> ProjectTimeline | None:
-    """A project's events and stage history, now or as at a date (None if unknown then)."""
+    """A project's events (a page, in order) and stage history, now or as at a date.
+
+    None if the project had no events by then.
+    """
+    params = params or PageParams(per_page=500)
     with engine.connect() as conn:
         row = conn.execute(select(projects).where(projects.c.project_id == project_id)).mappings()
         found = row.first()
@@ -138,46 +145,49 @@ def project_timeline(
             return None
         summary = ProjectSummary.model_validate(dict(found))
         e, s = entries.c, stage_changes.c
-        entry_query = select(entries).where(e.project_id == project_id)
+        in_force = [e.project_id == project_id]
         change_query = select(stage_changes).where(s.project_id == project_id)
         if as_at is not None and as_at.axis is Axis.RECORDED:
-            entry_query = entry_query.where(e.recorded_at <= as_at.cutoff)
+            in_force.append(e.recorded_at <= as_at.cutoff)
             change_query = change_query.where(s.recorded_at <= as_at.cutoff)
         elif as_at is not None:
-            entry_query = entry_query.where(e.occurred_on <= as_at.day)
-        timeline = [
-            TimelineEntry.model_validate(dict(r))
-            for r in conn.execute(entry_query.order_by(e.version)).mappings()
-        ]
+            in_force.append(e.occurred_on <= as_at.day)
+        counted = conn.execute(
+            select(e.event_type, func.count()).where(*in_force).group_by(e.event_type)
+        )
+        kinds: dict[str, int] = {str(row[0]): int(row[1]) for row in counted}
+        rows = conn.execute(
+            select(entries)
+            .where(*in_force)
+            .order_by(e.version)
+            .limit(params.per_page)
+            .offset(params.offset)
+        ).mappings()
+        page: Page[TimelineEntry] = Page(
+            items=[TimelineEntry.model_validate(dict(r)) for r in rows],
+            total=sum(kinds.values()),
+            page=params.page,
+            per_page=params.per_page,
+        )
         changes = [
             StageChange.model_validate(dict(r))
             for r in conn.execute(change_query.order_by(s.seq)).mappings()
         ]
-    if as_at is not None and not timeline:
+    if as_at is not None and not page.total:
         return None
     if as_at is not None and as_at.axis is Axis.EFFECTIVE:
-        stage = _effective_stage(timeline)
+        # Retractions never take effect before their measurement, so counts suffice.
+        stage = derive_stage(
+            pilots=kinds.get("PilotStarted", 0),
+            current_measurements=kinds.get("MeasurementRecorded", 0)
+            - kinds.get("MeasurementRetracted", 0),
+            adoptions=kinds.get("ProjectAdopted", 0),
+        )
     else:
         stage = changes[-1].stage if changes else summary.stage
     return ProjectTimeline(
-        project=summary, as_at=as_at, stage=stage, entries=timeline, stage_history=changes
+        project=summary, as_at=as_at, stage=stage, entries=page, stage_history=changes
     )
-
-
-def _effective_stage(timeline: list[TimelineEntry]) -> Stage:
-    """The stage implied by the events in effect (a project's own events: answer-sized)."""
-    pilots = adoptions = 0
-    current: set[str] = set()
-    for entry in timeline:
-        if entry.event_type == "PilotStarted":
-            pilots += 1
-        elif entry.event_type == "ProjectAdopted":
-            adoptions += 1
-        elif entry.event_type == "MeasurementRecorded":
-            current.add(entry.data["measurement_id"])
-        elif entry.event_type == "MeasurementRetracted":
-            current.discard(entry.data["measurement_id"])
-    return derive_stage(pilots=pilots, current_measurements=len(current), adoptions=adoptions)
 
 
 def project_members(engine: Engine, project_id: UUID) -> set[UUID]:

@@ -97,14 +97,14 @@ def test_the_timeline_lists_each_event_with_both_time_axes_and_stage_history(
     read_side.runner.wait_for(last.notification_id, ["timeline"])
     timeline = project_timeline(read_side.engine, project_id)
     assert timeline is not None
-    assert [e.event_type for e in timeline.entries] == [
+    assert [e.event_type for e in timeline.entries.items] == [
         "ProjectProposed",
         "PilotStarted",
         "MeasureDefined",
         "MeasurementRecorded",
     ]
-    assert timeline.entries[3].summary == "Measurement recorded for 2024-03-01: 5"
-    assert timeline.entries[3].actor_id == FELLOW.user_id
+    assert timeline.entries.items[3].summary == "Measurement recorded for 2024-03-01: 5"
+    assert timeline.entries.items[3].actor_id == FELLOW.user_id
     assert [(s.stage, s.occurred_on) for s in timeline.stage_history] == [
         (Stage.PROPOSED, date(2024, 2, 1)),
         (Stage.PILOTED, PILOT_ON),
@@ -115,7 +115,7 @@ def test_the_timeline_lists_each_event_with_both_time_axes_and_stage_history(
         read_side.engine, project_id, AsAt(axis=Axis.EFFECTIVE, moment=date(2024, 2, 15))
     )
     assert before_pilot is not None
-    assert (before_pilot.stage, len(before_pilot.entries)) == (Stage.PROPOSED, 1)
+    assert (before_pilot.stage, before_pilot.entries.total) == (Stage.PROPOSED, 1)
 
 
 def test_measure_series_apply_corrections_and_drop_retractions_and_replay_the_past(

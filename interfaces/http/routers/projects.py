@@ -107,11 +107,16 @@ def history(project_id: UUID, user: CurrentUser, tracker: Tracker) -> list[Histo
 
 @router.get("/{project_id}/timeline")
 def timeline(
-    project_id: UUID, user: CurrentUser, tracker: Tracker, engine: Views, as_at: AsAtParam
+    project_id: UUID,
+    user: CurrentUser,
+    tracker: Tracker,
+    engine: Views,
+    as_at: AsAtParam,
+    paging: Paging,
 ) -> ProjectTimeline:
-    """The project's timeline and stage, now or as at a date on either axis."""
+    """The project's timeline (a page of events, in order) and stage, now or as at a date."""
     require_read_project(user, tracker.project(project_id))
-    found = project_timeline(engine, project_id, as_at)
+    found = project_timeline(engine, project_id, as_at, paging)
     if found is None:
         msg = "The project had no events by that date (or the views have not seen it yet)."
         raise NotFoundError(msg)

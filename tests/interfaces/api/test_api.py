@@ -112,7 +112,7 @@ def test_wait_true_reads_your_own_write(world: World) -> None:
     h = world.headers("member")
     world.client.post(f"/api/projects/{project_id}/milestones", json=milestone("Fresh"), headers=h)
     timeline = world.client.get(f"/api/projects/{project_id}/timeline?wait=true", headers=h)
-    assert timeline.json()["entries"][-1]["summary"] == "Milestone: Fresh"
+    assert timeline.json()["entries"]["items"][-1]["summary"] == "Milestone: Fresh"
 
 
 def test_a_session_needs_the_csrf_token_for_changes_and_ends_at_sign_out(world: World) -> None:

@@ -1,0 +1,195 @@
+"""HTTP benchmark: wrk on loopback against a served app on the national-scale store.
+
+    python -m benchmarks.http [--data var/bench/national-10000] [--seconds 15]
+
+Reports, in one run: requests/s, p50 and p99 for ``/api/health`` (the raw limit of the stack),
+a project timeline and the portfolio, each at 8 connections; the timeline/health ratio (goal
+>= 0.4, p99 <= 50 ms, 0 errors); and command throughput (record a measurement) with p99.
+Needs Debian's ``wrk`` (``apt-get install wrk``); the store comes from ``benchmarks.read_models``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+from uuid import UUID
+
+import httpx2 as httpx
+
+from application.bootstrap import create_tracker
+from application.identity.service import IdentityService, NewUser, create_identity_engine
+from application.settings import Settings
+from domain.values import Role
+
+LUA_HEADERS = 'wrk.headers["Authorization"] = "Bearer {token}"\n'
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wrk(url: str, token: str, seconds: int, connections: int = 8) -> dict[str, float]:
+    """Run wrk with latency stats; parse requests/s, p50, p99 and errors."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(LUA_HEADERS.format(token=token))
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    os.unlink(script.name)
+
+    def ms(label: str) -> float:
+        found = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", out)
+        assert found, out
+        value, unit = float(found.group(1)), found.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+        r"timeout (\d+)",
+        out,
+    )
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert rps, out
+    return {
+        "rps": float(rps.group(1)),
+        "p50": ms("50%"),
+        "p99": ms("99%"),
+        "errors": (int(errors.group(1)) if errors else 0)
+        + (sum(int(g) for g in socket_errors.groups()) if socket_errors else 0),
+    }
+
+
+def command_throughput(
+    url: str, writers: list[tuple[str, UUID, UUID]], count: int
+) -> dict[str, float]:
+    """Record ``count`` measurements from 8 threads, each on its own project (as its lead)."""
+    latencies: list[float] = []
+
+    def one(n: int) -> int:
+        token, project, measure = writers[n % len(writers)]
+        k = n // len(writers)
+        period = date(1990 + k // 12, k % 12 + 1, 1)
+        started = time.perf_counter()
+        response = httpx.post(
+            f"{url}/api/projects/{project}/measurements",
+            json={
+                "occurred_on": "2026-10-01",
+                "measure_id": str(measure),
+                "period": period.isoformat(),
+                "value": n % 100,
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+        return response.status_code
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(writers)) as pool:
+        statuses = list(pool.map(one, range(count)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "rps": count / elapsed,
+        "p50": statistics.median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "errors": sum(s not in {200, 201} for s in statuses),
+    }
+
+
+def main() -> None:
+    """Serve the national store and measure."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=Path("var/bench/national-10000"))
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--commands", type=int, default=1000)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed: apt-get install wrk")
+    settings = Settings(data_dir=args.data)
+    tracker = create_tracker(settings)
+    identity = IdentityService(create_identity_engine(settings))
+    writers: list[tuple[str, UUID, UUID]] = []
+    candidates = (tracker.project(p) for p, _ in tracker.proposed_projects(limit=100))
+    open_projects = [v for v in candidates if v.status == "active" and v.measures][:8]
+    for n, view in enumerate(open_projects):
+        project_id = view.project_id
+        user_id = f"bench-lead-{n}"
+        if identity.get_user(user_id) is None:
+            identity.create_user(
+                NewUser(
+                    user_id=user_id,
+                    display_name="Bench",
+                    role=Role.FELLOW,
+                    fellow_id=view.lead_fellow_id,
+                )
+            )
+        writers.append(
+            (identity.create_token(user_id, "benchmark"), project_id, view.measures[0].measure_id)
+        )
+    token, project, _ = writers[0]
+    view = tracker.project(project)
+    title = view.title
+    tracker.close()
+    identity.close()
+
+    port = _port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPACT_")}
+    env |= {"IMPACT_DATA_DIR": str(args.data), "IMPACT_LOG_LEVEL": "warning"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)], env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/api/ready", timeout=2).json()["views"][0]["lag"] == 0:
+                    break
+            except (httpx.TransportError, KeyError, IndexError):
+                pass
+            time.sleep(0.5)
+        health = wrk(f"{url}/api/health", token, args.seconds)
+        timeline = wrk(f"{url}/api/projects/{project}/timeline", token, args.seconds)
+        portfolio = wrk(f"{url}/api/portfolio", token, args.seconds)
+        commands = command_throughput(url, writers, args.commands)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    print(f"Store: {args.data}; timeline of '{title}' ({len(view.measurements)} measurements)")
+    print("| endpoint (8 connections) | requests/s | p50 ms | p99 ms | errors | against |")
+    print("|---|---|---|---|---|---|")
+    for name, figures, against in (
+        ("GET /api/health (raw limit)", health, ""),
+        (
+            "GET /api/projects/{id}/timeline",
+            timeline,
+            f"ratio {timeline['rps'] / health['rps']:.2f} of health (goal >= 0.4, p99 <= 50 ms)",
+        ),
+        ("GET /api/portfolio", portfolio, f"ratio {portfolio['rps'] / health['rps']:.2f}"),
+        ("POST record measurement (8 threads)", commands, ""),
+    ):
+        print(
+            f"| {name} | {figures['rps']:,.0f} | {figures['p50']:.1f} | {figures['p99']:.1f} "
+            f"| {int(figures['errors'])} | {against} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
