@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from application.errors import ApplicationError
 from application.identity.service import User
 from application.results import ProjectView
@@ -23,17 +25,16 @@ class AccessDeniedError(ApplicationError):
     code = "forbidden"
 
 
-def can_read_project(user: User, project: ProjectView) -> bool:
-    """Whether the user may see the project and its history."""
+def can_read_project(user: User, sponsor_id: str | None, organisation_ids: set[UUID]) -> bool:
+    """Whether the user may see a project with this sponsor and these organisations."""
     if user.role is not Role.SPONSOR:
         return True
-    involved = {project.lead_organisation_id, *project.partner_organisation_ids}
-    return project.sponsor_id == user.user_id or bool(involved & set(user.organisation_ids))
+    return sponsor_id == user.user_id or bool(organisation_ids & set(user.organisation_ids))
 
 
-def require_read_project(user: User, project: ProjectView) -> None:
-    """Refuse a user who may not see the project."""
-    if not can_read_project(user, project):
+def require_read_project(user: User, sponsor_id: str | None, organisation_ids: set[UUID]) -> None:
+    """Refuse a user who may not see the project (lead and partner organisations given)."""
+    if not can_read_project(user, sponsor_id, organisation_ids):
         msg = "You can see only the projects you sponsor or that involve your organisation."
         raise AccessDeniedError(msg)
 

@@ -207,3 +207,43 @@ def organisation_name(engine: Engine, organisation_id: UUID) -> str | None:
             select(org_names.c.name).where(org_names.c.organisation_id == organisation_id)
         ).scalar()
     return found
+
+
+class AccessFacts(BaseModel):
+    """What read access to a project depends on, from the views (cheap to fetch)."""
+
+    project_id: UUID
+    sponsor_id: str | None
+    organisation_ids: set[UUID]
+    member_fellow_ids: set[UUID]
+
+
+def access_facts(engine: Engine, project_id: UUID) -> AccessFacts | None:
+    """The project's sponsor, lead and current partner organisations, and its members."""
+    i = involvements.c
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(projects.c.sponsor_id, projects.c.lead_organisation_id).where(
+                projects.c.project_id == project_id
+            )
+        ).first()
+        if found is None:
+            return None
+        partners = set(
+            conn.execute(
+                select(i.organisation_id).where(
+                    i.project_id == project_id, i.role == "partner", i.to_on.is_(None)
+                )
+            ).scalars()
+        )
+        fellows = set(
+            conn.execute(
+                select(members.c.fellow_id).where(members.c.project_id == project_id)
+            ).scalars()
+        )
+    return AccessFacts(
+        project_id=project_id,
+        sponsor_id=found.sponsor_id,
+        organisation_ids={found.lead_organisation_id, *partners},
+        member_fellow_ids=fellows,
+    )

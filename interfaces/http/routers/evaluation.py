@@ -6,9 +6,9 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from application.access import require_read_project
 from application.errors import NotFoundError
 from interfaces.http.deps import AsAtParam, CurrentUser, Tracker, Views
+from interfaces.http.reading import authorise_read
 from read_models.queries.measures import MeasureSeries, measure_series
 from read_models.queries.portfolio import Portfolio, TimeToStage, portfolio, time_to_stage
 
@@ -36,5 +36,5 @@ def series(
     if found is None:
         msg = f"There is no measure with id {measure_id} (or the views have not seen it yet)."
         raise NotFoundError(msg)
-    require_read_project(user, tracker.project(found.measure.project_id))
+    authorise_read(user, found.measure.project_id, tracker, engine)
     return found

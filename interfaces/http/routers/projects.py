@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from application.access import require_can_propose, require_read_project
+from application.access import require_can_propose
 from application.errors import NotFoundError
 from application.results import HistoryEntry, ProjectView
 from domain import commands as c
@@ -23,6 +23,7 @@ from interfaces.http.deps import (
     Tracker,
     Views,
 )
+from interfaces.http.reading import authorise_read, require_reader
 from interfaces.http.schemas import CommandOut, CorrectionIn, DepartureIn, RetractionIn
 from read_models.queries.common import Page
 from read_models.queries.measures import MeasureInfo, project_measures
@@ -93,7 +94,7 @@ def read(
 ) -> ProjectView:
     """A project now, at a version, or as it had been recorded by a moment."""
     project = tracker.project(project_id, version=version, as_at=as_at)
-    require_read_project(user, tracker.project(project_id))
+    require_reader(user, tracker.project(project_id) if version or as_at else project)
     response.headers["ETag"] = f'"{project.version}"'
     return project
 
@@ -101,7 +102,7 @@ def read(
 @router.get("/{project_id}/history")
 def history(project_id: UUID, user: CurrentUser, tracker: Tracker) -> list[HistoryEntry]:
     """Every event of the project, in order: who recorded what, about which date, and when."""
-    require_read_project(user, tracker.project(project_id))
+    require_reader(user, tracker.project(project_id))
     return tracker.history(project_id)
 
 
@@ -115,7 +116,7 @@ def timeline(
     paging: Paging,
 ) -> ProjectTimeline:
     """The project's timeline (a page of events, in order) and stage, now or as at a date."""
-    require_read_project(user, tracker.project(project_id))
+    authorise_read(user, project_id, tracker, engine)
     found = project_timeline(engine, project_id, as_at, paging)
     if found is None:
         msg = "The project had no events by that date (or the views have not seen it yet)."
@@ -128,14 +129,14 @@ def measures(
     project_id: UUID, user: CurrentUser, tracker: Tracker, engine: Views
 ) -> list[MeasureInfo]:
     """The project's measures."""
-    require_read_project(user, tracker.project(project_id))
+    authorise_read(user, project_id, tracker, engine)
     return project_measures(engine, project_id)
 
 
 @router.get("/{project_id}/adoption-spread")
 def spread(project_id: UUID, user: CurrentUser, tracker: Tracker, engine: Views) -> AdoptionSpread:
     """The organisations that adopted the project, in order, and the sectors it reached."""
-    require_read_project(user, tracker.project(project_id))
+    authorise_read(user, project_id, tracker, engine)
     found = adoption_spread(engine, project_id)
     if found is None:
         msg = "The views have not seen this project yet; retry with wait=true."
