@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from domain.values import (
     AdoptionScope,
@@ -39,12 +39,38 @@ class Command(Immutable):
 class RegisterSystem(Command):
     """Register an integrated care system (ICS) in which cohorts run."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-04-01",
+                    "name": "Northshire and Dale ICS",
+                    "region": "North East and Yorkshire",
+                }
+            ]
+        }
+    )
+
     name: ShortText
     region: ShortText | None = None
 
 
 class RegisterOrganisation(Command):
     """Register an organisation taking part in the programme."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-04-01",
+                    "name": "Dale Valley Hospitals NHS Trust",
+                    "sector": "acute",
+                    "system_id": "0b6f2c1e-5d0a-4f5e-9a1b-2c3d4e5f6a7b",
+                    "ods_code": "RX2",
+                }
+            ]
+        }
+    )
 
     name: ShortText
     sector: Sector
@@ -55,11 +81,34 @@ class RegisterOrganisation(Command):
 class RenameOrganisation(Command):
     """Record an organisation's new name (mergers and rebrands happen)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"occurred_on": "2025-10-01", "name": "Dale Valley University Hospitals NHS Trust"}
+            ]
+        }
+    )
+
     name: ShortText
 
 
 class StartCohort(Command):
     """Start a cohort of a programme in a system."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-03-01",
+                    "programme": "Northshire 20/20",
+                    "system_id": "0b6f2c1e-5d0a-4f5e-9a1b-2c3d4e5f6a7b",
+                    "number": 6,
+                    "starts_on": "2025-04-07",
+                    "ends_on": "2025-10-06",
+                }
+            ]
+        }
+    )
 
     programme: ShortText
     system_id: UUID
@@ -78,6 +127,19 @@ class StartCohort(Command):
 class EnrolFellow(Command):
     """Enrol a fellow in a cohort; personal details are kept outside the event store."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-04-07",
+                    "cohort_id": "6a1d9a30-3c2b-4a55-8f0e-1b2c3d4e5f60",
+                    "organisation_id": "7e2ab4cd-4e1b-4f08-a213-dd357d893829",
+                    "role_title": "Advanced paramedic practitioner",
+                }
+            ]
+        }
+    )
+
     cohort_id: UUID
     organisation_id: UUID
     role_title: ShortText
@@ -85,6 +147,24 @@ class EnrolFellow(Command):
 
 class ProposeProject(Command):
     """Propose a system change project."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-05-02",
+                    "title": "Fewer ambulance conveyances from care homes",
+                    "problem": "Care home residents are conveyed to ED after falls.",
+                    "intended_outcomes": ["Care home falls managed in place where safe."],
+                    "cohort_id": "6a1d9a30-3c2b-4a55-8f0e-1b2c3d4e5f60",
+                    "lead_fellow_id": "38cdc8b6-77e7-4770-9ced-a0ac2911b072",
+                    "lead_organisation_id": "7e2ab4cd-4e1b-4f08-a213-dd357d893829",
+                    "partner_organisation_ids": [],
+                    "sponsor_id": "sponsor-1",
+                }
+            ]
+        }
+    )
 
     title: ShortText
     problem: LongText = Field(description="The problem the project addresses.")
@@ -100,12 +180,39 @@ class ProposeProject(Command):
 class StartPilot(Command):
     """Start a pilot of the project at one or more sites."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-07-01",
+                    "sites": ["Care homes in Dale Valley"],
+                    "scope": "Falls response by a paramedic and a care home nurse.",
+                }
+            ]
+        }
+    )
+
     sites: Annotated[list[ShortText], Field(min_length=1, max_length=50)]
     scope: LongText
 
 
 class DefineMeasure(Command):
     """Define a measure the project will track (aggregate outcomes only, never patient data)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-07-01",
+                    "name": "Conveyance rate from care homes",
+                    "unit": "% of calls",
+                    "direction": "down",
+                    "target": 50,
+                    "frequency": "monthly",
+                }
+            ]
+        }
+    )
 
     name: ShortText
     unit: ShortText = Field(description='For example "days", "% of calls", "per 1,000".')
@@ -116,6 +223,22 @@ class DefineMeasure(Command):
 
 class RecordMeasurement(Command):
     """Record one value of a measure for a period (the period's first day)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-08-10",
+                    "measure_id": "b701c5d1-8c6d-40fb-a179-c4a6c5c1b2cb",
+                    "period": "2025-07-01",
+                    "value": 58.3,
+                    "numerator": 35,
+                    "denominator": 60,
+                    "note": "",
+                }
+            ]
+        }
+    )
 
     measure_id: UUID
     period: date = Field(description="First day of the period the value covers.")
@@ -128,6 +251,19 @@ class RecordMeasurement(Command):
 class CorrectMeasurement(Command):
     """Replace a recorded value; the original stays in the history."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-08-20",
+                    "measurement_id": "a1a4ebe3-e200-4ae0-971c-9b014bd22091",
+                    "value": 56.7,
+                    "reason": "Month-end data refresh.",
+                }
+            ]
+        }
+    )
+
     measurement_id: UUID
     value: FiniteFloat
     numerator: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
@@ -138,6 +274,18 @@ class CorrectMeasurement(Command):
 class RetractMeasurement(Command):
     """Withdraw a recorded value that should never have been recorded."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-08-20",
+                    "measurement_id": "a1a4ebe3-e200-4ae0-971c-9b014bd22091",
+                    "reason": "Recorded against the wrong month.",
+                }
+            ]
+        }
+    )
+
     measurement_id: UUID
     reason: LongText
 
@@ -145,12 +293,37 @@ class RetractMeasurement(Command):
 class RecordAdoption(Command):
     """Record that an organisation has adopted the project."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2026-03-01",
+                    "organisation_id": "65ad3819-fff0-4e65-a9c0-e912fdfabee3",
+                    "scope": "business_as_usual",
+                }
+            ]
+        }
+    )
+
     organisation_id: UUID
     scope: AdoptionScope
 
 
 class LogMilestone(Command):
     """Log a milestone worth remembering (a board paper, a sign-off, an award)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2026-03-15",
+                    "title": "Sponsor sign-off",
+                    "description": "Business case approved.",
+                    "is_sign_off": True,
+                }
+            ]
+        }
+    )
 
     title: ShortText
     description: OptionalNote = ""
@@ -160,11 +333,34 @@ class LogMilestone(Command):
 class JoinOrganisation(Command):
     """Add a partner organisation to the project."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-06-01",
+                    "organisation_id": "65ad3819-fff0-4e65-a9c0-e912fdfabee3",
+                }
+            ]
+        }
+    )
+
     organisation_id: UUID
 
 
 class LeaveOrganisation(Command):
     """Record that a partner organisation has left the project."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-12-01",
+                    "organisation_id": "65ad3819-fff0-4e65-a9c0-e912fdfabee3",
+                    "reason": "Service recommissioned.",
+                }
+            ]
+        }
+    )
 
     organisation_id: UUID
     reason: OptionalNote = ""
@@ -173,11 +369,26 @@ class LeaveOrganisation(Command):
 class AssignSponsor(Command):
     """Assign the project's sponsor."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"occurred_on": "2025-06-01", "sponsor_id": "sponsor-2"}]}
+    )
+
     sponsor_id: UserId
 
 
 class PauseProject(Command):
     """Pause work on the project."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-12-01",
+                    "reason": "Lead fellow seconded to winter pressures work.",
+                }
+            ]
+        }
+    )
 
     reason: LongText
 
@@ -185,9 +396,23 @@ class PauseProject(Command):
 class ResumeProject(Command):
     """Resume a paused project."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"occurred_on": "2026-02-01"}]})
+
 
 class CloseProject(Command):
     """Close the project: completed, stopped or merged into another."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2026-09-30",
+                    "outcome": "completed",
+                    "summary": "Adopted as business as usual by both trusts.",
+                }
+            ]
+        }
+    )
 
     outcome: ClosureOutcome
     summary: LongText
