@@ -9,6 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, MetaData, Table, tuple_
@@ -112,8 +113,39 @@ class RowCache:
                 else tuple_(*columns).in_(chunk)
             )
             self.conn.execute(self.table.delete().where(where))
-        rows = [self.rows[k] for k in self.dirty]
-        if rows:
-            self.conn.execute(self.table.insert(), rows)
+        insert_rows(self.conn, self.table, [self.rows[k] for k in self.dirty])
         self.stored |= self.dirty
         self.dirty.clear()
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
+    """Insert many rows; on SQLite straight through the driver's ``executemany``.
+
+    SQLite gets the same conversions SQLAlchemy applies (its bind processors) without its
+    per-row parameter machinery, a large share of a rebuild's time.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    if dialect.name != "sqlite":  # psycopg adapts values itself (and batches executemany)
+        conn.execute(table.insert(), rows)
+        return
+    columns = list(table.columns)
+    processors = [c.type.bind_processor(dialect) for c in columns]
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    preparer = dialect.identifier_preparer
+    sql = (
+        f"INSERT INTO {preparer.format_table(table)} "
+        f"({', '.join(preparer.format_column(c) for c in columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+    get = itemgetter(*[c.name for c in columns])
+    convert = [(i, p) for i, p in enumerate(processors) if p is not None]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(get(row))
+        for i, process in convert:
+            if values[i] is not None:
+                values[i] = process(values[i])
+        params.append(tuple(values))
+    conn.exec_driver_sql(sql, params)

@@ -1,8 +1,9 @@
 """Keeps views current: reads the notification log in pages and applies them, exactly once.
 
-Each page is decoded once and offered to every view that is behind; each view applies it in its
-own transaction, which also moves its position with a compare-and-set, so a second worker on the
-same view (a deployment mistake) fails its transaction instead of applying a page twice.
+Each page is decoded once and applied, in one transaction, to every view that is behind; each
+view's position moves in that transaction with a compare-and-set, so a crash loses the whole
+page (to be applied again) and a second worker on the same view (a deployment mistake) fails its
+transaction instead of applying a page twice.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
 from application.tracker import ImpactTracker
 from read_models.envelope import Envelope, decode
@@ -94,27 +95,30 @@ class ProjectionRunner:
         if not notifications:
             return 0
         page = [decode(n) for n in notifications]
-        for projection in chosen:
-            self._apply(projection, page, current[projection.name])
+        last = page[-1].notification_id
+        behind = [p for p in chosen if current[p.name] < last]
+        # One transaction for the page: every view's rows and its position move together.
+        with self.engine.begin() as conn:
+            for projection in behind:
+                self._apply(conn, projection, page, current[projection.name])
         return len(page)
 
-    def _apply(self, projection: Projection, page: list[Envelope], position: int) -> None:
-        last = page[-1].notification_id
-        if last <= position:
-            return
+    @staticmethod
+    def _apply(
+        conn: Connection, projection: Projection, page: list[Envelope], position: int
+    ) -> None:
         wanted = projection.event_types
         events = [e for e in page if e.notification_id > position and e.event_type in wanted]
-        with self.engine.begin() as conn:
-            if events:
-                projection.apply(conn, events)
-            moved = conn.execute(
-                positions.update()
-                .where(positions.c.view == projection.name, positions.c.position == position)
-                .values(position=last)
-            )
-            if moved.rowcount != 1:
-                msg = f"view {projection.name} moved past {position} in another worker"
-                raise StalePositionError(msg)
+        if events:
+            projection.apply(conn, events)
+        moved = conn.execute(
+            positions.update()
+            .where(positions.c.view == projection.name, positions.c.position == position)
+            .values(position=page[-1].notification_id)
+        )
+        if moved.rowcount != 1:
+            msg = f"view {projection.name} moved past {position} in another worker"
+            raise StalePositionError(msg)
 
     def catch_up(
         self, views: Iterable[str] | None = None, progress: Callable[[int], None] | None = None

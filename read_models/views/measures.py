@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from read_models.envelope import Envelope
-from read_models.projection import Projection, Row, RowCache, utc_naive
+from read_models.projection import Projection, Row, RowCache, insert_rows, utc_naive
 
 metadata = MetaData()
 
@@ -170,7 +170,7 @@ class MeasuresProjection(Projection):
                 }
             )
         if new_measures:
-            conn.execute(measures.insert(), new_measures)
+            insert_rows(conn, measures, new_measures)
         cache.flush()
         if history:
-            conn.execute(values.insert(), history)
+            insert_rows(conn, values, history)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from read_models.envelope import Envelope
-from read_models.projection import Projection, Row, RowCache, utc_naive
+from read_models.projection import Projection, Row, RowCache, insert_rows, utc_naive
 
 metadata = MetaData()
 
@@ -196,7 +196,7 @@ class _Page:
 
     def write(self, conn: Connection) -> None:
         if self.new_orgs:
-            conn.execute(organisations.insert(), self.new_orgs)
+            insert_rows(conn, organisations, self.new_orgs)
         if self.renamed:
             conn.execute(
                 update(organisations)
@@ -206,7 +206,7 @@ class _Page:
             )
         self.projects.flush()
         if self.opened:
-            conn.execute(involvements.insert(), list(self.opened.values()))
+            insert_rows(conn, involvements, list(self.opened.values()))
         if self.closed:
             c = involvements.c
             conn.execute(

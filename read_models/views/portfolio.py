@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from read_models.envelope import Envelope
 from read_models.progress import advance, new_progress
-from read_models.projection import Projection, Row, RowCache, utc_naive
+from read_models.projection import Projection, Row, RowCache, insert_rows, utc_naive
 
 metadata = MetaData()
 
@@ -244,7 +244,7 @@ class _Page:
     def write(self, conn: Connection) -> None:
         for table in (systems, cohorts, organisations, fellows):
             if self.inserts[table]:
-                conn.execute(table.insert(), self.inserts[table])
+                insert_rows(conn, table, self.inserts[table])
         if self.renamed:
             conn.execute(
                 update(organisations)
@@ -254,9 +254,9 @@ class _Page:
             )
         self.projects.flush()
         if self.inserts[stage_changes]:
-            conn.execute(stage_changes.insert(), self.inserts[stage_changes])
+            insert_rows(conn, stage_changes, self.inserts[stage_changes])
         if self.new_spans:
-            conn.execute(measurement_spans.insert(), list(self.new_spans.values()))
+            insert_rows(conn, measurement_spans, list(self.new_spans.values()))
         if self.ended_spans:
             conn.execute(
                 update(measurement_spans)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from read_models.envelope import Envelope
 from read_models.progress import advance, new_progress
-from read_models.projection import Projection, Row, RowCache, utc_naive
+from read_models.projection import Projection, Row, RowCache, insert_rows, utc_naive
 
 metadata = MetaData()
 
@@ -220,7 +220,7 @@ class TimelineProjection(Projection):
             (members, new_members),
         ):
             if rows:
-                conn.execute(table.insert(), rows)
+                insert_rows(conn, table, rows)
 
     @staticmethod
     def _proposed(event: Envelope) -> Row:
