@@ -5,13 +5,17 @@ Every refusal prints one plain line on stderr and exits with status 1; nothing i
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
@@ -36,6 +40,7 @@ from application.tracker import ImpactTracker
 from domain.errors import DomainError
 from domain.values import Role
 from read_models.bootstrap import UnknownViewError, check_views, create_read_side
+from read_models.queries.exports import MDC_COLUMNS, measures_long
 
 app = typer.Typer(
     help="Impact tracker: event-sourced system change projects.",
@@ -282,6 +287,50 @@ def _first_error(error: Exception) -> str:
         first = error.errors()[0]
         return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
     return str(error)
+
+
+export_app = typer.Typer(help="Exports for analysis.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+class ExportFormat(StrEnum):
+    """Export file formats."""
+
+    CSV = "csv"
+
+
+@export_app.command("measures")
+def export_measures(
+    output: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
+    file_format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = (
+        ExportFormat.CSV
+    ),
+    recalculate_at_pilot: Annotated[
+        bool, typer.Option(help="Mark limits to be recalculated from each project's first pilot.")
+    ] = True,
+) -> None:
+    """Every measure's points in Making Data Count's long format (one row per point)."""
+    with _tracker() as tracker:
+        read_side = create_read_side(_settings(), tracker)
+        try:
+            read_side.runner.catch_up()
+            stream = output.open("w", newline="") if output else sys.stdout
+            try:
+                writer = csv.DictWriter(stream, fieldnames=MDC_COLUMNS)
+                writer.writeheader()
+                count = 0
+                for row in measures_long(
+                    read_side.engine, recalculate_at_pilot=recalculate_at_pilot
+                ):
+                    writer.writerow(row)
+                    count += 1
+            finally:
+                if output:
+                    stream.close()
+        finally:
+            read_side.close()
+    if output:
+        out.print(f"Wrote {count} points ({file_format.value}) to {output}.")
 
 
 @app.command()

@@ -150,11 +150,12 @@ def as_at(
         Query(description="recorded: as we knew it then; effective: as it was in effect then"),
     ] = None,
     at: Annotated[
-        datetime | date | None,
+        str | None,
         Query(
-            description="A date (effective) or a moment "
-            "with time zone (recorded; a date means "
-            "its end).",
+            max_length=40,
+            description="A date (2025-03-31) or, for the recorded "
+            "axis, a moment with time zone (2025-03-31T17:00:00Z); "
+            "a date on the recorded axis means its end.",
             examples=["2025-03-31"],
         ),
     ] = None,
@@ -165,10 +166,17 @@ def as_at(
     if axis is None or at is None:
         msg = "Give both axis (recorded or effective) and at, or neither."
         raise InvalidRequestError(msg, field="axis" if axis is None else "at")
-    if isinstance(at, datetime) and at.tzinfo is None:
+    try:
+        moment: date | datetime = (
+            date.fromisoformat(at) if len(at) == 10 else datetime.fromisoformat(at)
+        )
+    except ValueError:
+        msg = "at must be a date like 2025-03-31 or a moment like 2025-03-31T17:00:00Z."
+        raise InvalidRequestError(msg, field="at") from None
+    if isinstance(moment, datetime) and moment.tzinfo is None:
         msg = "A moment needs a time zone, for example 2025-03-31T17:00:00Z."
         raise InvalidRequestError(msg, field="at")
-    return AsAt(axis=axis, moment=at)
+    return AsAt(axis=axis, moment=moment)
 
 
 AsAtParam = Annotated[AsAt | None, Depends(as_at)]

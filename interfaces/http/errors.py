@@ -18,6 +18,7 @@ from application.errors import (
     UnknownReferenceError,
 )
 from domain.errors import DomainError
+from domain.spc import SPCInputError
 from interfaces.http.deps import UnauthenticatedError, ViewsBehindError
 from interfaces.http.ratelimit import TooManyAttemptsError
 from interfaces.http.routers.identity import UserExistsError
@@ -59,6 +60,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             _body(exc.code, exc.message, exc.field), status_code=status, headers=headers
         )
+
+    @app.exception_handler(SPCInputError)
+    async def _spc(_: Request, exc: SPCInputError) -> JSONResponse:
+        return JSONResponse(_body("unchartable_series", str(exc), "points"), status_code=422)
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> JSONResponse:

@@ -80,3 +80,38 @@ def test_a_bad_setting_is_reported_in_one_line(tmp_path: Path) -> None:
     result = impact(tmp_path, "projects")
     assert result.returncode == 1
     assert result.stderr.startswith("error: setting IMPACT_DATABASE_URL:")
+
+
+def test_measures_export_in_mdc_long_format(loaded: Path) -> None:
+    import csv
+
+    target = loaded / "measures.csv"
+    result = impact(loaded, "export", "measures", "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    with target.open() as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == [
+        "metric_id",
+        "metric_name",
+        "unit",
+        "improvement_direction",
+        "target",
+        "group_type",
+        "group_id",
+        "group_name",
+        "date",
+        "value",
+        "recalculate_limits",
+        "ghost",
+        "annotation",
+    ]
+    by_metric: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_metric.setdefault(row["metric_id"], []).append(row)
+    # One measure per demo project; the five "piloted" ones have no values yet. Projects with
+    # values after their pilot get exactly one recalculation mark.
+    assert len(by_metric) == 35
+    marks = [sum(r["recalculate_limits"] == "True" for r in rs) for rs in by_metric.values()]
+    assert set(marks) <= {0, 1}
+    assert sum(marks) >= 25
+    assert any("Pilot started" in r["annotation"] for r in rows)

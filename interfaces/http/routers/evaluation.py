@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from application.errors import NotFoundError
 from interfaces.http.deps import AsAtParam, CurrentUser, Tracker, Views
 from interfaces.http.reading import authorise_read
+from read_models.queries.charts import ChartOptions, MeasureChart, measure_chart
 from read_models.queries.measures import MeasureSeries, measure_series
 from read_models.queries.portfolio import Portfolio, TimeToStage, portfolio, time_to_stage
 
@@ -33,6 +35,24 @@ def series(
 ) -> MeasureSeries:
     """A measure's values in period order, now or as they stood at a date."""
     found = measure_series(engine, measure_id, as_at)
+    if found is None:
+        msg = f"There is no measure with id {measure_id} (or the views have not seen it yet)."
+        raise NotFoundError(msg)
+    authorise_read(user, found.measure.project_id, tracker, engine)
+    return found
+
+
+@router.get("/measures/{measure_id}/chart")
+def chart(
+    measure_id: UUID,
+    user: CurrentUser,
+    tracker: Tracker,
+    engine: Views,
+    as_at: AsAtParam,
+    options: Annotated[ChartOptions, Query()],
+) -> MeasureChart:
+    """The measure's SPC chart (Making Data Count): phases, limits, per-point signals, icons."""
+    found = measure_chart(engine, measure_id, as_at, options)
     if found is None:
         msg = f"There is no measure with id {measure_id} (or the views have not seen it yet)."
         raise NotFoundError(msg)

@@ -191,3 +191,57 @@ def test_readiness_reports_each_views_lag(world: World) -> None:
         "portfolio",
         "measures",
     }
+
+
+def test_as_at_takes_a_date_or_a_zoned_moment(world: World) -> None:
+    world.new_project()
+    h = world.headers("evaluator")
+    by_date = world.client.get("/api/portfolio?axis=effective&at=2024-03-15&wait=true", headers=h)
+    by_moment = world.client.get("/api/portfolio?axis=recorded&at=2100-01-01T00:00:00Z", headers=h)
+    unzoned = world.client.get("/api/portfolio?axis=recorded&at=2024-03-15T10:00:00", headers=h)
+    nonsense = world.client.get("/api/portfolio?axis=effective&at=soon", headers=h)
+    half = world.client.get("/api/portfolio?at=2024-03-15", headers=h)
+    assert by_date.status_code == 200
+    assert by_date.json()["as_at"] == {"axis": "effective", "moment": "2024-03-15"}
+    assert by_date.json()["totals"]["piloted"] >= 1
+    assert by_moment.status_code == 200
+    assert [(r.status_code, r.json()["field"]) for r in (unzoned, nonsense, half)] == [
+        (422, "at"),
+        (422, "at"),
+        (422, "axis"),
+    ]
+
+
+def test_a_measure_chart_recalculates_at_the_pilot_and_replays_the_past(world: World) -> None:
+    from datetime import date
+
+    from domain import commands as c
+    from tests.conftest import FELLOW
+
+    project_id, measure_id, _ = world.new_project()
+    for month in range(4, 13):
+        world.tracker.record_measurement(
+            FELLOW,
+            project_id,
+            c.RecordMeasurement(
+                occurred_on=date(2024, 12, 20),
+                measure_id=measure_id,
+                period=date(2024, month, 1),
+                value=20.0 + month,
+            ),
+        )
+    h = world.headers("member")
+    chart = world.client.get(
+        f"/api/measures/{measure_id}/chart?wait=true&minimum_points=5", headers=h
+    ).json()
+    assert chart["chart"]["kind"] == "xmr"
+    assert [a["label"] for a in chart["annotations"]] == ["Pilot started"]
+    split = world.client.get(
+        f"/api/measures/{measure_id}/chart?minimum_points=5&recalculate_from=2024-08-01", headers=h
+    ).json()
+    assert len(split["chart"]["phases"]) == 2
+    earlier = world.client.get(
+        f"/api/measures/{measure_id}/chart?axis=effective&at=2024-06-30", headers=h
+    ).json()
+    assert len(earlier["chart"]["points"]) == 1  # only March's value was in effect by then
+    assert earlier["chart"]["kind"] == "run"

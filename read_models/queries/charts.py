@@ -1,0 +1,112 @@
+"""SPC charts of measure series: the series from the views, the maths from ``domain.spc``."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, select
+
+from domain.spc import SPCChart, SPCPoint, SPCSettings, spc_chart
+from read_models.queries.common import AsAt, Axis
+from read_models.queries.measures import MeasureInfo, measure_series
+from read_models.views.timeline import entries
+
+ANNOTATED = {"PilotStarted": "Pilot started", "ProjectAdopted": "Adopted"}
+
+
+class ChartOptions(BaseModel):
+    """How to draw the chart: where limits are recalculated, the baseline, the rule lengths."""
+
+    recalculate_from: list[date] = Field(default_factory=list)
+    recalculate_at_pilot: bool = Field(
+        default=False, description="Recalculate the limits from the first pilot's period."
+    )
+    baseline_points: int | None = Field(default=None, ge=2, le=1000)
+    shift_length: int = Field(default=7, ge=6, le=8)
+    trend_length: int = Field(default=7, ge=6, le=8)
+    minimum_points: int = Field(default=15, ge=2, le=1000)
+
+
+class Annotation(BaseModel):
+    """A project milestone drawn on the chart."""
+
+    on: date
+    label: str
+
+
+class MeasureChart(BaseModel):
+    """A measure, its SPC chart and the project's milestones to draw on it."""
+
+    measure: MeasureInfo
+    as_at: AsAt | None
+    chart: SPCChart
+    annotations: list[Annotation]
+
+
+def measure_chart(
+    engine: Engine,
+    measure_id: UUID,
+    as_at: AsAt | None = None,
+    options: ChartOptions | None = None,
+) -> MeasureChart | None:
+    """The measure's chart now, or as its series stood at a date (None for an unknown one)."""
+    options = options or ChartOptions()
+    series = measure_series(engine, measure_id, as_at)
+    if series is None:
+        return None
+    annotations = _annotations(engine, series.measure.project_id, as_at)
+    marks = {_period_of(d) for d in options.recalculate_from}
+    if options.recalculate_at_pilot:
+        pilots = [a.on for a in annotations if a.label == ANNOTATED["PilotStarted"]]
+        marks |= {_period_of(min(pilots))} if pilots else set()
+    # Limits are recalculated from the first point on or after each marked period.
+    starts = set()
+    for mark in marks:
+        first = next((k for k, p in enumerate(series.points) if p.period >= mark), None)
+        if first:  # a mark before the first point changes nothing
+            starts.add(first)
+    points = [
+        SPCPoint(period=p.period, value=p.value, recalculate=k in starts)
+        for k, p in enumerate(series.points)
+    ]
+    chart = spc_chart(
+        points,
+        direction=series.measure.direction,
+        target=series.measure.target,
+        frequency=series.measure.frequency,
+        allow_gaps=True,
+        settings=SPCSettings(
+            shift_length=options.shift_length,
+            trend_length=options.trend_length,
+            minimum_points=options.minimum_points,
+            baseline_points=options.baseline_points,
+        ),
+    )
+    return MeasureChart(measure=series.measure, as_at=as_at, chart=chart, annotations=annotations)
+
+
+def _period_of(day: date) -> date:
+    return day.replace(day=1)
+
+
+def _annotations(engine: Engine, project_id: UUID, as_at: AsAt | None) -> list[Annotation]:
+    e = entries.c
+    query = select(e.occurred_on, e.event_type, e.data).where(
+        e.project_id == project_id, e.event_type.in_([*ANNOTATED, "MilestoneLogged"])
+    )
+    if as_at is not None and as_at.axis is Axis.RECORDED:
+        query = query.where(e.recorded_at <= as_at.cutoff)
+    elif as_at is not None:
+        query = query.where(e.occurred_on <= as_at.day)
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(e.occurred_on, e.version)).all()
+    found = []
+    for row in rows:
+        if row.event_type == "MilestoneLogged":
+            if row.data.get("is_sign_off"):
+                found.append(Annotation(on=row.occurred_on, label=f"Sign-off: {row.data['title']}"))
+        else:
+            found.append(Annotation(on=row.occurred_on, label=ANNOTATED[row.event_type]))
+    return found
