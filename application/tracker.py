@@ -271,6 +271,86 @@ class ImpactTracker(Application[UUID]):
             idempotency_key=idempotency_key,
         )
 
+    def ghost_measurement(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.GhostMeasurement,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Ghost a measurement on its chart."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.ghost_measurement(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def restore_measurement(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.RestoreMeasurement,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Bring a ghosted measurement back."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.restore_measurement(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def mark_recalculation(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.MarkRecalculation,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Recalculate a measure's limits from a period."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.mark_recalculation(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def remove_recalculation(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.RemoveRecalculation,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Remove a recalculation point."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.remove_recalculation(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
     def record_adoption(
         self,
         actor: Actor,

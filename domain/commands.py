@@ -417,3 +417,56 @@ class CloseProject(Command):
     outcome: ClosureOutcome
     summary: LongText
     merged_into: UUID | None = None
+
+
+class GhostMeasurement(Command):
+    """Show a value on its chart but leave it out of the calculations (an explained outlier)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-09-01",
+                    "measurement_id": "a1a4ebe3-e200-4ae0-971c-9b014bd22091",
+                    "reason": "Cyber incident: the month's data is incomplete.",
+                }
+            ]
+        }
+    )
+
+    measurement_id: UUID
+    reason: LongText
+
+
+class RestoreMeasurement(Command):
+    """Bring a ghosted value back into the calculations."""
+
+    measurement_id: UUID
+
+
+class MarkRecalculation(Command):
+    """Recalculate a measure's limits from a period (a new phase, e.g. after a change)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-09-01",
+                    "measure_id": "b701c5d1-8c6d-40fb-a179-c4a6c5c1b2cb",
+                    "from_period": "2025-07-01",
+                    "reason": "The new pathway started in July.",
+                }
+            ]
+        }
+    )
+
+    measure_id: UUID
+    from_period: date
+    reason: LongText
+
+
+class RemoveRecalculation(Command):
+    """Remove a recalculation point from a measure's chart."""
+
+    measure_id: UUID
+    from_period: date

@@ -18,7 +18,8 @@ Exception hierarchy::
     ├── AlreadyAdoptedError            an organisation adopts a project once
     ├── MembershipError                join/leave an organisation that is/isn't a partner
     ├── SponsorUnchangedError          assigning the sponsor the project already has
-    └── ClosureError                   a merged project must name the project it merged into
+    ├── ClosureError                   a merged project must name the project it merged into
+    └── ChartSettingError              ghosting twice, restoring what isn't ghosted, a mark twice
 
 Each class has a stable ``rule`` code (for API bodies and tests) and a message written for the
 fellow who sent the command; ``field`` names the input the rule is about, where there is one.
@@ -134,3 +135,9 @@ class ClosureError(DomainError):
     """A closure that is inconsistent, such as a merge into no project."""
 
     rule = "closure"
+
+
+class ChartSettingError(DomainError):
+    """A chart setting that is already so (or not there to remove)."""
+
+    rule = "chart_setting"

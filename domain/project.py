@@ -136,10 +136,7 @@ class Project(BaseAggregate[UUID]):
     def record_measurement(self, command: c.RecordMeasurement, actor: Actor) -> UUID:
         """Record a value of a defined measure for a period that has no current value yet."""
         self._check_open(command)
-        measure = self.measures.get(command.measure_id)
-        if measure is None:
-            msg = "Define the measure before recording measurements for it."
-            raise errors.MeasureNotDefinedError(msg, field="measure_id")
+        measure = self._defined_measure(command.measure_id)
         check_not_in_future(command.period, field="period")
         _check_ratio(command.numerator, command.denominator)
         for existing in self.measurements.values():
@@ -194,6 +191,66 @@ class Project(BaseAggregate[UUID]):
             occurred_on=command.occurred_on,
             measurement_id=command.measurement_id,
             reason=command.reason,
+        )
+
+    def ghost_measurement(self, command: c.GhostMeasurement, actor: Actor) -> None:
+        """Leave a current value out of the chart's calculations, with a reason."""
+        self._check_open(command)
+        measurement = self._current_measurement(command.measurement_id, command.occurred_on)
+        if measurement.ghosted:
+            msg = "That measurement is already ghosted."
+            raise errors.ChartSettingError(msg, field="measurement_id")
+        self.trigger_event(
+            ev.MeasurementGhosted,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measurement_id=command.measurement_id,
+            reason=command.reason,
+        )
+
+    def restore_measurement(self, command: c.RestoreMeasurement, actor: Actor) -> None:
+        """Bring a ghosted value back into the calculations."""
+        self._check_open(command)
+        measurement = self._current_measurement(command.measurement_id, command.occurred_on)
+        if not measurement.ghosted:
+            msg = "That measurement is not ghosted."
+            raise errors.ChartSettingError(msg, field="measurement_id")
+        self.trigger_event(
+            ev.MeasurementRestored,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measurement_id=command.measurement_id,
+        )
+
+    def mark_recalculation(self, command: c.MarkRecalculation, actor: Actor) -> None:
+        """Recalculate a measure's limits from a period not already marked."""
+        self._check_open(command)
+        measure = self._defined_measure(command.measure_id)
+        if command.from_period in measure.recalculate_from:
+            msg = f"Limits are already recalculated from {command.from_period.isoformat()}."
+            raise errors.ChartSettingError(msg, field="from_period")
+        self.trigger_event(
+            ev.RecalculationMarked,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measure_id=command.measure_id,
+            from_period=command.from_period,
+            reason=command.reason,
+        )
+
+    def remove_recalculation(self, command: c.RemoveRecalculation, actor: Actor) -> None:
+        """Remove a recalculation point the measure has."""
+        self._check_open(command)
+        measure = self._defined_measure(command.measure_id)
+        if command.from_period not in measure.recalculate_from:
+            msg = f"Limits are not recalculated from {command.from_period.isoformat()}."
+            raise errors.ChartSettingError(msg, field="from_period")
+        self.trigger_event(
+            ev.RecalculationRemoved,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measure_id=command.measure_id,
+            from_period=command.from_period,
         )
 
     def record_adoption(self, command: c.RecordAdoption, actor: Actor) -> None:
@@ -337,6 +394,13 @@ class Project(BaseAggregate[UUID]):
         if self.status is ProjectStatus.PAUSED:
             msg = f"The project is paused; resume it to {action}."
             raise errors.ProjectPausedError(msg)
+
+    def _defined_measure(self, measure_id: UUID) -> Measure:
+        measure = self.measures.get(measure_id)
+        if measure is None:
+            msg = "Define the measure before recording measurements or chart settings for it."
+            raise errors.MeasureNotDefinedError(msg, field="measure_id")
+        return measure
 
     def _current_measurement(self, measurement_id: UUID, changed_on: date) -> Measurement:
         measurement = self.measurements.get(measurement_id)

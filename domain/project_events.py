@@ -245,3 +245,47 @@ class ProjectClosed(DomainEvent):
         aggregate.status = ProjectStatus.CLOSED
         aggregate.outcome = self.outcome
         aggregate.closed_on = self.occurred_on
+
+
+class MeasurementGhosted(DomainEvent):
+    """A value is shown on its chart but left out of the calculations."""
+
+    measurement_id: UUID
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Mark the measurement ghosted."""
+        aggregate.measurements[self.measurement_id].ghosted = True
+
+
+class MeasurementRestored(DomainEvent):
+    """A ghosted value is back in the calculations."""
+
+    measurement_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        """Clear the ghost mark."""
+        aggregate.measurements[self.measurement_id].ghosted = False
+
+
+class RecalculationMarked(DomainEvent):
+    """A measure's limits are recalculated from a period."""
+
+    measure_id: UUID
+    from_period: date
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Add the recalculation point."""
+        aggregate.measures[self.measure_id].recalculate_from.add(self.from_period)
+
+
+class RecalculationRemoved(DomainEvent):
+    """A recalculation point was removed."""
+
+    measure_id: UUID
+    from_period: date
+
+    def apply(self, aggregate: Project) -> None:
+        """Remove the recalculation point."""
+        aggregate.measures[self.measure_id].recalculate_from.discard(self.from_period)

@@ -29,6 +29,7 @@ class Measure:
     target: float | None
     frequency: Frequency
     defined_on: date
+    recalculate_from: set[date] = field(default_factory=set)
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Measurement:
     recorded_on: date
     corrections: int = 0
     retracted: bool = False
+    ghosted: bool = False
     history: list[float] = field(default_factory=list)
 
 

@@ -18,6 +18,14 @@ positions = Table(
 )
 
 
+schemas = Table(
+    "view_schemas",
+    metadata,
+    Column("view", String(64), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+
 def read_position(conn: Connection, view: str) -> int:
     """The view's committed position (0 before its first page)."""
     found = conn.execute(select(positions.c.position).where(positions.c.view == view)).scalar()

@@ -31,6 +31,7 @@ class Projection(ABC):
     name: ClassVar[str]
     metadata: ClassVar[MetaData]
     event_types: ClassVar[frozenset[str]]
+    version: ClassVar[int] = 1  # bump when the tables change: the view is then rebuilt
 
     def create(self, engine: Engine) -> None:
         """Create the view's tables if missing."""

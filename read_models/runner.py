@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 from application.tracker import ImpactTracker
 from read_models.envelope import Envelope, decode
 from read_models.positions import metadata as positions_metadata
-from read_models.positions import positions
+from read_models.positions import positions, schemas
 from read_models.projection import Projection
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,30 @@ class ProjectionRunner:
         self.page_size = page_size
 
     def set_up(self) -> None:
-        """Create missing tables and a zero position for every view."""
+        """Create missing tables and positions; replay any view whose tables have changed."""
         positions_metadata.create_all(self.engine)
-        for projection in self.projections.values():
-            projection.create(self.engine)
         with self.engine.begin() as conn:
             known = set(conn.execute(select(positions.c.view)).scalars())
-            for name in self.projections.keys() - known:
-                conn.execute(positions.insert().values(view=name, position=0))
+            versions = {r.view: r.version for r in conn.execute(select(schemas))}
+            for name, projection in self.projections.items():
+                if name in known and versions.get(name) != projection.version:
+                    log.warning(
+                        "view %s changed shape (version %s -> %s): rebuilding it",
+                        name,
+                        versions.get(name),
+                        projection.version,
+                    )
+                    projection.drop(conn)
+                    conn.execute(
+                        positions.update().where(positions.c.view == name).values(position=0)
+                    )
+                if name not in known:
+                    conn.execute(positions.insert().values(view=name, position=0))
+                if versions.get(name) != projection.version:
+                    conn.execute(schemas.delete().where(schemas.c.view == name))
+                    conn.execute(schemas.insert().values(view=name, version=projection.version))
+        for projection in self.projections.values():
+            projection.create(self.engine)
 
     def positions(self) -> dict[str, int]:
         """Each view's committed position."""

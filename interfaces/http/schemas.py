@@ -120,3 +120,30 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
         503: "The views are still catching up (wait=true).",
     }.items()
 }
+
+
+class GhostIn(BaseModel):
+    """Why the measurement named in the path is left out of its chart's calculations."""
+
+    model_config = {"extra": "forbid"}
+
+    occurred_on: date
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class DatedIn(BaseModel):
+    """Just the date a change took effect."""
+
+    model_config = {"extra": "forbid"}
+
+    occurred_on: date
+
+
+class RecalculationIn(BaseModel):
+    """The period the measure named in the path recalculates its limits from, and why."""
+
+    model_config = {"extra": "forbid"}
+
+    occurred_on: date
+    from_period: date
+    reason: str = Field(min_length=1, max_length=5000)

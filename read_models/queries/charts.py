@@ -10,7 +10,12 @@ from sqlalchemy import Engine, select
 
 from domain.spc import SPCChart, SPCPoint, SPCSettings, spc_chart
 from read_models.queries.common import AsAt, Axis
-from read_models.queries.measures import MeasureInfo, measure_series
+from read_models.queries.measures import (
+    MeasureInfo,
+    ghosted_measurements,
+    measure_series,
+    recalculation_points,
+)
 from read_models.views.timeline import entries
 
 ANNOTATED = {"PilotStarted": "Pilot started", "ProjectAdopted": "Adopted"}
@@ -57,7 +62,9 @@ def measure_chart(
     if series is None:
         return None
     annotations = _annotations(engine, series.measure.project_id, as_at)
-    marks = {_period_of(d) for d in options.recalculate_from}
+    stored = recalculation_points(engine, measure_id)
+    marks = {_period_of(d) for d in [*stored, *options.recalculate_from]}
+    ghosts = ghosted_measurements(engine, measure_id)
     if options.recalculate_at_pilot:
         pilots = [a.on for a in annotations if a.label == ANNOTATED["PilotStarted"]]
         marks |= {_period_of(min(pilots))} if pilots else set()
@@ -68,7 +75,13 @@ def measure_chart(
         if first:  # a mark before the first point changes nothing
             starts.add(first)
     points = [
-        SPCPoint(period=p.period, value=p.value, recalculate=k in starts)
+        SPCPoint(
+            period=p.period,
+            value=p.value,
+            recalculate=k in starts,
+            ghost=p.measurement_id in ghosts,
+            ghost_reason=ghosts.get(p.measurement_id),
+        )
         for k, p in enumerate(series.points)
     ]
     chart = spc_chart(

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Engine, and_, func, select
 
 from domain.values import Frequency, ImprovementDirection
 from read_models.queries.common import AsAt, Axis
-from read_models.views.measures import measurements, measures, values
+from read_models.views.measures import measurements, measures, recalculations, values
 
 
 class MeasureInfo(BaseModel):
@@ -27,7 +27,7 @@ class MeasureInfo(BaseModel):
 
 
 class SeriesPoint(BaseModel):
-    """One period's value."""
+    """One period's value (ghosted: shown on charts, left out of their calculations)."""
 
     measurement_id: UUID
     period: date
@@ -35,6 +35,8 @@ class SeriesPoint(BaseModel):
     corrected: bool
     occurred_on: date
     recorded_at: datetime
+    ghosted: bool = False
+    ghost_reason: str | None = None
 
 
 class MeasureSeries(BaseModel):
@@ -79,6 +81,8 @@ def measure_series(
                     (m.corrections > 0).label("corrected"),
                     m.occurred_on,
                     m.recorded_at,
+                    m.ghosted,
+                    m.ghost_reason,
                 )
                 .where(m.measure_id == measure_id, m.retracted.is_(False))
                 .order_by(m.period)
@@ -125,3 +129,27 @@ def _series_as_at(conn: Connection, measure_id: UUID, as_at: AsAt) -> list[Serie
         for r in rows
         if r["kind"] != "retracted"
     ]
+
+
+def recalculation_points(engine: Engine, measure_id: UUID) -> list[date]:
+    """The periods a measure's limits are recalculated from, in order."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(recalculations.c.from_period)
+                .where(recalculations.c.measure_id == measure_id)
+                .order_by(recalculations.c.from_period)
+            ).scalars()
+        )
+
+
+def ghosted_measurements(engine: Engine, measure_id: UUID) -> dict[UUID, str | None]:
+    """The measure's ghosted measurements (current setting) and why."""
+    m = measurements.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(m.measurement_id, m.ghost_reason).where(
+                m.measure_id == measure_id, m.ghosted.is_(True)
+            )
+        ).all()
+    return {r.measurement_id: r.ghost_reason for r in rows}

@@ -60,8 +60,18 @@ measurements = Table(
     Column("recorded_at", DateTime, nullable=False),
     Column("corrections", Integer, nullable=False),
     Column("retracted", Boolean, nullable=False),
+    Column("ghosted", Boolean, nullable=False),
+    Column("ghost_reason", Text),
     Column("changes", Integer, nullable=False),
     Index("measure_measurements_by_measure", "measure_id", "period"),
+)
+
+recalculations = Table(
+    "measure_recalculations",
+    metadata,
+    Column("measure_id", Uuid, primary_key=True),
+    Column("from_period", Date, primary_key=True),
+    Column("reason", Text, nullable=False),
 )
 
 values = Table(
@@ -84,6 +94,7 @@ class MeasuresProjection(Projection):
     """Measures, their current measurements and every value's history."""
 
     name: ClassVar[str] = "measures"
+    version: ClassVar[int] = 2  # 2: ghosting and recalculation points
     metadata: ClassVar[MetaData] = metadata
     event_types: ClassVar[frozenset[str]] = frozenset(
         {
@@ -91,6 +102,10 @@ class MeasuresProjection(Projection):
             "MeasurementRecorded",
             "MeasurementCorrected",
             "MeasurementRetracted",
+            "MeasurementGhosted",
+            "MeasurementRestored",
+            "RecalculationMarked",
+            "RecalculationRemoved",
         }
     )
 
@@ -118,6 +133,16 @@ class MeasuresProjection(Projection):
                     }
                 )
                 continue
+            if event.event_type in _MARKS:
+                _mark(conn, event)
+                continue
+            if event.event_type in _GHOSTS:
+                ghost = cache.get(event.uuid("measurement_id"))
+                if ghost is not None:
+                    ghosted = event.event_type == "MeasurementGhosted"
+                    ghost.update(ghosted=ghosted, ghost_reason=s["reason"] if ghosted else None)
+                    cache.touch(ghost)
+                continue
             if event.event_type == "MeasurementRecorded":
                 row = cache.add(
                     {
@@ -133,6 +158,8 @@ class MeasuresProjection(Projection):
                         "recorded_at": recorded_at,
                         "corrections": 0,
                         "retracted": False,
+                        "ghosted": False,
+                        "ghost_reason": None,
                         "changes": 0,
                     }
                 )
@@ -174,3 +201,21 @@ class MeasuresProjection(Projection):
         cache.flush()
         if history:
             insert_rows(conn, values, history)
+
+
+_GHOSTS = frozenset({"MeasurementGhosted", "MeasurementRestored"})
+_MARKS = frozenset({"RecalculationMarked", "RecalculationRemoved"})
+
+
+def _mark(conn: Connection, event: Envelope) -> None:
+    """Add or remove a recalculation point (rare: written straight away, in page order)."""
+    key = {"measure_id": event.uuid("measure_id"), "from_period": event.day("from_period")}
+    if event.event_type == "RecalculationMarked":
+        insert_rows(conn, recalculations, [{**key, "reason": event.state["reason"]}])
+    else:
+        conn.execute(
+            recalculations.delete().where(
+                recalculations.c.measure_id == key["measure_id"],
+                recalculations.c.from_period == key["from_period"],
+            )
+        )

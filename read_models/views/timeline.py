@@ -128,6 +128,14 @@ def summarise(event: Envelope) -> str:
             return "Resumed"
         case "ProjectClosed":
             return f"Closed ({s['outcome']}): {s['summary']}"
+        case "MeasurementGhosted":
+            return f"Measurement ghosted on its chart: {s['reason']}"
+        case "MeasurementRestored":
+            return "Ghosted measurement restored to its chart"
+        case "RecalculationMarked":
+            return f"Limits recalculated from {s['from_period']}: {s['reason']}"
+        case "RecalculationRemoved":
+            return f"Recalculation from {s['from_period']} removed"
     return event.event_type
 
 
@@ -152,6 +160,10 @@ class TimelineProjection(Projection):
             "ProjectPaused",
             "ProjectResumed",
             "ProjectClosed",
+            "MeasurementGhosted",
+            "MeasurementRestored",
+            "RecalculationMarked",
+            "RecalculationRemoved",
         }
     )
 

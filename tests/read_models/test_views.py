@@ -238,3 +238,31 @@ def test_time_to_stage_counts_days_between_stages(
     figures = time_to_stage(read_side.engine)
     assert (figures.proposal_to_pilot.count, figures.proposal_to_pilot.median) == (1, 29.0)
     assert figures.pilot_to_adoption.count == 0
+
+
+def test_a_view_whose_tables_changed_is_rebuilt_at_start_up(
+    settings: Settings, tracker: ImpactTracker, programme: Programme, read_side: ReadSide
+) -> None:
+    from sqlalchemy import update
+
+    from read_models.positions import schemas
+
+    piloted_with_measure(tracker, programme)
+    read_side.runner.catch_up()
+    head = tracker.head()
+    with read_side.engine.begin() as conn:  # as if written by an older release
+        conn.execute(update(schemas).where(schemas.c.view == "measures").values(version=1))
+    again = create_read_side(settings, tracker)
+    try:
+        positions = again.runner.positions()
+        assert positions["measures"] == 0
+        assert positions["timeline"] == head
+        again.runner.catch_up()
+        assert (
+            project_measures(
+                again.engine, next(iter(list_projects(again.engine).items)).project_id
+            )[0].name
+            == "Occupancy"
+        )
+    finally:
+        again.close()

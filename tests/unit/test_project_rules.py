@@ -452,3 +452,42 @@ def test_a_partner_cannot_leave_before_it_joined() -> None:
         project.leave_organisation(
             c.LeaveOrganisation(occurred_on=date(2024, 4, 30), organisation_id=newcomer), FELLOW
         )
+
+
+def test_ghosting_is_once_with_a_reason_and_restoring_needs_a_ghost() -> None:
+    project = piloted()
+    measurement_id = record(project, measure(project), date(2024, 3, 1))
+    ghost = c.GhostMeasurement(
+        occurred_on=date(2024, 4, 11), measurement_id=measurement_id, reason="Cyber incident"
+    )
+    project.ghost_measurement(ghost, FELLOW)
+    assert project.measurements[measurement_id].ghosted
+    with pytest.raises(errors.ChartSettingError):
+        project.ghost_measurement(ghost, FELLOW)
+    restore = c.RestoreMeasurement(occurred_on=date(2024, 4, 12), measurement_id=measurement_id)
+    project.restore_measurement(restore, FELLOW)
+    with pytest.raises(errors.ChartSettingError):
+        project.restore_measurement(restore, FELLOW)
+    assert not project.measurements[measurement_id].ghosted
+
+
+def test_recalculation_points_are_marked_once_and_removed_only_if_there() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    mark = c.MarkRecalculation(
+        occurred_on=date(2024, 4, 1),
+        measure_id=measure_id,
+        from_period=date(2024, 3, 1),
+        reason="Pilot began",
+    )
+    project.mark_recalculation(mark, FELLOW)
+    with pytest.raises(errors.ChartSettingError, match="already recalculated"):
+        project.mark_recalculation(mark, FELLOW)
+    remove = c.RemoveRecalculation(
+        occurred_on=date(2024, 4, 2), measure_id=measure_id, from_period=date(2024, 3, 1)
+    )
+    project.remove_recalculation(remove, FELLOW)
+    with pytest.raises(errors.ChartSettingError, match="not recalculated"):
+        project.remove_recalculation(remove, FELLOW)
+    with pytest.raises(errors.MeasureNotDefinedError):
+        project.mark_recalculation(mark.model_copy(update={"measure_id": uuid4()}), FELLOW)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -24,7 +24,15 @@ from interfaces.http.deps import (
     Views,
 )
 from interfaces.http.reading import authorise_read, require_reader
-from interfaces.http.schemas import CommandOut, CorrectionIn, DepartureIn, RetractionIn
+from interfaces.http.schemas import (
+    CommandOut,
+    CorrectionIn,
+    DatedIn,
+    DepartureIn,
+    GhostIn,
+    RecalculationIn,
+    RetractionIn,
+)
 from read_models.queries.common import Page
 from read_models.queries.measures import MeasureInfo, project_measures
 from read_models.queries.organisations import AdoptionSpread, adoption_spread
@@ -409,5 +417,96 @@ def close(
         response,
         tracker.close_project(
             user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/measurements/{measurement_id}/ghost")
+def ghost_measurement(
+    project_id: UUID,
+    measurement_id: UUID,
+    body: GhostIn,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Show the value on its chart but leave it out of the calculations, with a reason."""
+    command = c.GhostMeasurement(measurement_id=measurement_id, **body.model_dump())
+    authorise(tracker, user, project_id, command)
+    return reply(
+        response,
+        tracker.ghost_measurement(
+            user.actor, project_id, command, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/measurements/{measurement_id}/restore")
+def restore_measurement(
+    project_id: UUID,
+    measurement_id: UUID,
+    body: DatedIn,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Bring a ghosted value back into the chart's calculations."""
+    command = c.RestoreMeasurement(measurement_id=measurement_id, **body.model_dump())
+    authorise(tracker, user, project_id, command)
+    return reply(
+        response,
+        tracker.restore_measurement(
+            user.actor, project_id, command, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.post("/{project_id}/measures/{measure_id}/recalculations")
+def mark_recalculation(
+    project_id: UUID,
+    measure_id: UUID,
+    body: RecalculationIn,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Recalculate the measure's limits from a period (a new phase on its chart)."""
+    command = c.MarkRecalculation(measure_id=measure_id, **body.model_dump())
+    authorise(tracker, user, project_id, command)
+    return reply(
+        response,
+        tracker.mark_recalculation(
+            user.actor, project_id, command, expected_version=version, idempotency_key=key
+        ),
+    )
+
+
+@router.delete("/{project_id}/measures/{measure_id}/recalculations/{from_period}")
+def remove_recalculation(
+    project_id: UUID,
+    measure_id: UUID,
+    from_period: date,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+    occurred_on: Annotated[date, Query(description="The date of the change.")],
+) -> CommandOut:
+    """Remove a recalculation point."""
+    command = c.RemoveRecalculation(
+        measure_id=measure_id, from_period=from_period, occurred_on=occurred_on
+    )
+    authorise(tracker, user, project_id, command)
+    return reply(
+        response,
+        tracker.remove_recalculation(
+            user.actor, project_id, command, expected_version=version, idempotency_key=key
         ),
     )

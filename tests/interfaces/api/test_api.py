@@ -245,3 +245,59 @@ def test_a_measure_chart_recalculates_at_the_pilot_and_replays_the_past(world: W
     ).json()
     assert len(earlier["chart"]["points"]) == 1  # only March's value was in effect by then
     assert earlier["chart"]["kind"] == "run"
+
+
+def test_ghosting_and_recalculation_points_shape_the_chart(world: World) -> None:
+    from datetime import date
+
+    from domain import commands as c
+    from tests.conftest import FELLOW
+
+    project_id, measure_id, _ = world.new_project()
+    ids = []
+    for month in range(4, 13):
+        result = world.tracker.record_measurement(
+            FELLOW,
+            project_id,
+            c.RecordMeasurement(
+                occurred_on=date(2024, 12, 20),
+                measure_id=measure_id,
+                period=date(2024, month, 1),
+                value=500.0 if month == 6 else 20.0 + month % 3,
+            ),
+        )
+        ids.append(result.entity_id)
+    h = world.headers("member")
+    base = f"/api/projects/{project_id}"
+    ghosted = world.client.post(
+        f"{base}/measurements/{ids[2]}/ghost",
+        headers=h,
+        json={"occurred_on": "2024-12-21", "reason": "Data outage"},
+    )
+    marked = world.client.post(
+        f"{base}/measures/{measure_id}/recalculations",
+        headers=h,
+        json={"occurred_on": "2024-12-21", "from_period": "2024-09-01", "reason": "New pathway"},
+    )
+    assert (ghosted.status_code, marked.status_code) == (200, 200)
+    chart = world.client.get(
+        f"/api/measures/{measure_id}/chart?wait=true&minimum_points=5", headers=h
+    ).json()["chart"]
+    june = next(p for p in chart["points"] if p["period"] == "2024-06-01")
+    assert (june["ghost"], june["ghost_reason"], june["signals"]) == (True, "Data outage", [])
+    assert len(chart["phases"]) == 2
+    assert chart["phases"][0]["limits"]["mean"] < 30  # the outlier is out of the calculation
+    again = world.client.post(
+        f"{base}/measures/{measure_id}/recalculations",
+        headers=h,
+        json={"occurred_on": "2024-12-21", "from_period": "2024-09-01", "reason": "Twice"},
+    )
+    assert (again.status_code, again.json()["error"]) == (409, "chart_setting")
+    removed = world.client.delete(
+        f"{base}/measures/{measure_id}/recalculations/2024-09-01?occurred_on=2024-12-22", headers=h
+    )
+    assert removed.status_code == 200
+    chart = world.client.get(
+        f"/api/measures/{measure_id}/chart?wait=true&minimum_points=5", headers=h
+    ).json()["chart"]
+    assert len(chart["phases"]) == 1
