@@ -53,6 +53,7 @@ def expected_history_is_lawful(events: list[DomainEvent]) -> Stage:
     measures: set[UUID] = set()
     current: dict[UUID, tuple[UUID, date]] = {}
     recorded_on: dict[UUID, date] = {}
+    ghosts: set[UUID] = set()
     pilot_dates: list[date] = []
     adopters: set[UUID] = set()
     partners = dict.fromkeys(first.partner_organisation_ids, first.occurred_on)
@@ -76,6 +77,14 @@ def expected_history_is_lawful(events: list[DomainEvent]) -> Stage:
         elif isinstance(e, ev.MeasurementRetracted):
             assert current.pop(e.measurement_id, None) is not None
             assert e.occurred_on >= recorded_on[e.measurement_id]
+            ghosts.discard(e.measurement_id)
+        elif isinstance(e, ev.MeasurementGhosted):
+            assert e.measurement_id in current
+            assert e.measurement_id not in ghosts
+            ghosts.add(e.measurement_id)
+        elif isinstance(e, ev.MeasurementRestored):
+            assert e.measurement_id in current
+            ghosts.remove(e.measurement_id)
         elif isinstance(e, ev.ProjectAdopted):
             assert pilot_dates
             assert not paused
@@ -207,6 +216,26 @@ class ProjectLifecycle(RuleBasedStateMachine):
                 c.RetractMeasurement(occurred_on=on, measurement_id=target, reason="r"), ACTOR
             )
         )
+
+    @rule(on=dates, pick=st.integers(0, 50), ghosting=st.booleans())
+    def ghost_or_restore(self, on: date, pick: int, ghosting: bool) -> None:
+        target = (
+            self.measurement_ids[pick % len(self.measurement_ids)]
+            if self.measurement_ids
+            else uuid4()
+        )
+        if ghosting:
+            self.attempt(
+                lambda: self.project.ghost_measurement(
+                    c.GhostMeasurement(occurred_on=on, measurement_id=target, reason="r"), ACTOR
+                )
+            )
+        else:
+            self.attempt(
+                lambda: self.project.restore_measurement(
+                    c.RestoreMeasurement(occurred_on=on, measurement_id=target), ACTOR
+                )
+            )
 
     @rule(on=dates, org=st.sampled_from(ORGS[:2]), scope=st.sampled_from(AdoptionScope))
     def record_adoption(self, on: date, org: UUID, scope: AdoptionScope) -> None:
