@@ -14,7 +14,19 @@ from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Connection, Engine, and_, case, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Select,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
 from domain.values import Stage
 from read_models.queries.common import AsAt, Axis
@@ -91,44 +103,51 @@ def _stage_column(as_at: AsAt | None):  # type: ignore[no-untyped-def]
 def portfolio(engine: Engine, as_at: AsAt | None = None) -> Portfolio:
     """Stage counts now, or as at a date on either axis.
 
-    Two grouped queries (by cohort, by sector) keep the rows fetched proportional to the
-    groups in the answer; systems roll up from their cohorts.
+    One grouped query counts projects per (cohort, lead organisation's sector, stage); the
+    cohort, system and sector groups roll up from those rows in Python. Ids are read as their
+    stored text, not converted to UUID objects: the rows can number thousands.
     """
+    cohort_key = type_coerce(projects.c.cohort_id, String)
     with engine.connect() as conn:
-        by_cohort = _counts(conn, as_at, projects.c.cohort_id)
-        by_sector = _counts(conn, as_at, organisations.c.sector)
+        rows = conn.execute(_counts_query(as_at, cohort_key)).all()
         cohort_rows = conn.execute(
-            select(cohorts.c.cohort_id, cohorts.c.system_id, cohorts.c.programme, cohorts.c.number)
+            select(
+                type_coerce(cohorts.c.cohort_id, String).label("cohort"),
+                type_coerce(cohorts.c.system_id, String).label("system"),
+                cohorts.c.programme,
+                cohorts.c.number,
+            )
         ).all()
-        system_labels = {
-            str(r.system_id): r.name
-            for r in conn.execute(select(systems.c.system_id, systems.c.name))
-        }
-    cohort_labels = {str(r.cohort_id): f"{r.programme}, cohort {r.number}" for r in cohort_rows}
-    system_of = {str(r.cohort_id): str(r.system_id) for r in cohort_rows}
+        system_labels: dict[str, str] = dict(
+            conn.execute(select(type_coerce(systems.c.system_id, String), systems.c.name)).all()
+        )
+    cohort_labels = {r.cohort: f"{r.programme}, cohort {r.number}" for r in cohort_rows}
+    system_of = {r.cohort: r.system for r in cohort_rows}
+    by_cohort: dict[str, Counter[Stage]] = {}
     by_system: dict[str, Counter[Stage]] = {}
-    for cohort, counts in by_cohort.items():
-        by_system.setdefault(system_of.get(cohort, "unknown"), Counter()).update(counts)
+    by_sector: dict[str, Counter[Stage]] = {}
     totals: Counter[Stage] = Counter()
-    for counts in by_sector.values():
-        totals.update(counts)
+    for cohort, sector, stage_value, count in rows:
+        stage = Stage(stage_value)
+        totals[stage] += count
+        by_cohort.setdefault(cohort, Counter())[stage] += count
+        by_sector.setdefault(sector, Counter())[stage] += count
+        by_system.setdefault(system_of.get(cohort, "unknown"), Counter())[stage] += count
     return Portfolio(
         as_at=as_at,
         totals=_all_stages(totals),
         projects=totals.total(),
-        by_cohort=_groups(by_cohort, cohort_labels),
-        by_system=_groups(by_system, system_labels),
+        by_cohort=_groups(by_cohort, _uuid_keys(cohort_labels), canonical=True),
+        by_system=_groups(by_system, _uuid_keys(system_labels), canonical=True),
         by_sector=_groups(by_sector, {}),
     )
 
 
-def _counts(
-    conn: Connection, as_at: AsAt | None, key: ColumnElement[Any]
-) -> dict[str, Counter[Stage]]:
-    """Projects per stage for each value of ``key``, as at the point given."""
+def _counts_query(as_at: AsAt | None, cohort_key: ColumnElement[Any]) -> Select[Any]:
+    """Projects per cohort, lead sector and stage, as at the point given."""
     stage = _stage_column(as_at)
     query = (
-        select(key.label("key"), stage, func.count().label("n"))
+        select(cohort_key.label("cohort"), organisations.c.sector, stage, func.count().label("n"))
         .select_from(projects)
         .join(organisations, organisations.c.organisation_id == projects.c.lead_organisation_id)
     )
@@ -148,13 +167,19 @@ def _counts(
         )
     elif as_at is not None:
         query = query.where(projects.c.proposed_on <= as_at.day)
-    found: dict[str, Counter[Stage]] = {}
-    for row in conn.execute(query.group_by(key, stage)):
-        found.setdefault(str(row.key), Counter())[Stage(row.stage)] += row.n
-    return found
+    return query.group_by(cohort_key, organisations.c.sector, stage)
 
 
-def _groups(counts: dict[str, Counter[Stage]], labels: dict[str, str]) -> list[StageCounts]:
+def _uuid_keys(labels: dict[str, str]) -> dict[str, str]:
+    """Stored id text (hex on SQLite) as canonical UUID strings, for the answer's keys."""
+    return {str(UUID(str(k))): v for k, v in labels.items()}
+
+
+def _groups(
+    counts: dict[str, Counter[Stage]], labels: dict[str, str], *, canonical: bool = False
+) -> list[StageCounts]:
+    if canonical:
+        counts = {str(UUID(str(k))) if k != "unknown" else k: c for k, c in counts.items()}
     return sorted(
         (
             StageCounts(key=k, label=labels.get(k, k), counts=_all_stages(c), total=c.total())
