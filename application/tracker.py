@@ -271,6 +271,30 @@ class ImpactTracker(Application[UUID]):
             idempotency_key=idempotency_key,
         )
 
+    def paste_measurements(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.PasteMeasurements,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Record a pasted column of values in one save: all of them or none."""
+
+        def act(project: Project) -> None:
+            project.paste_measurements(command, actor)
+
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            act,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
     def ghost_measurement(
         self,
         actor: Actor,

@@ -7,6 +7,7 @@ schemas, so their field names and descriptions are written for the people fillin
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated
 from uuid import UUID
@@ -470,3 +471,67 @@ class RemoveRecalculation(Command):
 
     measure_id: UUID
     from_period: date
+
+
+class PasteMeasurements(Command):
+    """Record a column of values pasted from a spreadsheet, one period after another.
+
+    Each line is one value (blank lines are skipped; thousands separators and a trailing %
+    are allowed); the first line is ``first_period`` and each next line the next period of the
+    measure's frequency. All are recorded or none, and a refusal names the row.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-10-05",
+                    "measure_id": "b701c5d1-8c6d-40fb-a179-c4a6c5c1b2cb",
+                    "first_period": "2025-01-01",
+                    "pasted": "58.3\n61.0\n57.9\n55.2",
+                }
+            ]
+        }
+    )
+
+    measure_id: UUID
+    first_period: date
+    pasted: Annotated[str, Field(min_length=1, max_length=20_000)]
+
+    @property
+    def values(self) -> list[float]:
+        """The pasted values, in order (validated when the command was made)."""
+        return [v for _, v in parse_pasted(self.pasted)]
+
+    @model_validator(mode="after")
+    def _parse(self) -> PasteMeasurements:
+        rows = parse_pasted(self.pasted)
+        if not rows:
+            msg = "Paste at least one value."
+            raise ValueError(msg)
+        if len(rows) > MAX_PASTED_ROWS:
+            msg = f"Paste at most {MAX_PASTED_ROWS} values at a time."
+            raise ValueError(msg)
+        return self
+
+
+MAX_PASTED_ROWS = 240
+
+
+def parse_pasted(text: str) -> list[tuple[int, float]]:
+    """(row, value) for each non-blank line; a line that is not a number is refused by row."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        cleaned = line.strip().replace(",", "").removesuffix("%").strip()
+        if not cleaned:
+            continue
+        try:
+            value = float(cleaned)
+        except ValueError:
+            msg = f"Row {number}: {line.strip()!r} is not a number."
+            raise ValueError(msg) from None
+        if not math.isfinite(value):
+            msg = f"Row {number}: {line.strip()!r} is not a finite number."
+            raise ValueError(msg)
+        rows.append((number, value))
+    return rows

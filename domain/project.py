@@ -12,7 +12,7 @@ from domain import errors
 from domain import project_events as ev
 from domain.project_parts import Adoption, Measure, Measurement, Milestone, Pilot
 from domain.stages import derive_stage
-from domain.values import Actor, ClosureOutcome, ProjectStatus, Stage, utc_today
+from domain.values import Actor, ClosureOutcome, Frequency, ProjectStatus, Stage, utc_today
 
 MAX_DAYS_AHEAD = 1
 
@@ -164,6 +164,30 @@ class Project(BaseAggregate[UUID]):
             note=command.note,
         )
         return measurement_id
+
+    def paste_measurements(self, command: c.PasteMeasurements, actor: Actor) -> list[UUID]:
+        """Record a pasted column, one period after another; a refusal names the row.
+
+        Every value is applied to this aggregate in turn, so a refused row leaves earlier rows
+        as pending events that the application never saves: all or nothing.
+        """
+        measure = self._defined_measure(command.measure_id)
+        recorded = []
+        period = command.first_period
+        for row, value in c.parse_pasted(command.pasted):
+            single = c.RecordMeasurement(
+                occurred_on=command.occurred_on,
+                measure_id=command.measure_id,
+                period=period,
+                value=value,
+            )
+            try:
+                recorded.append(self.record_measurement(single, actor))
+            except errors.DomainError as refused:
+                msg = f"Row {row} ({period.isoformat()}): {refused.message}"
+                raise type(refused)(msg, field="pasted") from None
+            period = next_period(period, measure.frequency)
+        return recorded
 
     def correct_measurement(self, command: c.CorrectMeasurement, actor: Actor) -> None:
         """Replace a current measurement's value, giving a reason."""
@@ -424,3 +448,14 @@ def _check_ratio(numerator: float | None, denominator: float | None) -> None:
         msg = "Give both a numerator and a denominator, or neither."
         field = "denominator" if denominator is None else "numerator"
         raise errors.InvalidMeasurementError(msg, field=field)
+
+
+def next_period(period: date, frequency: Frequency) -> date:
+    """The start of the period after ``period`` at the measure's frequency."""
+    if frequency is Frequency.DAILY:
+        return period + timedelta(days=1)
+    if frequency is Frequency.WEEKLY:
+        return period + timedelta(weeks=1)
+    months = 3 if frequency is Frequency.QUARTERLY else 1
+    index = period.year * 12 + period.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

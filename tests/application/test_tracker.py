@@ -363,3 +363,45 @@ def test_a_lead_fellow_from_another_cohort_is_refused(
     with pytest.raises(UnknownReferenceError, match="another cohort") as refused:
         tracker.propose_project(FELLOW, proposal(programme, cohort_id=other))
     assert refused.value.field == "lead_fellow_id"
+
+
+def test_a_pasted_column_is_recorded_all_or_nothing(
+    tracker: ImpactTracker, programme: Programme
+) -> None:
+    from domain.errors import DuplicateMeasurementError
+
+    project_id = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    measure_id = define_measure(tracker, project_id)
+    tracker.record_measurement(
+        FELLOW,
+        project_id,
+        c.RecordMeasurement(
+            occurred_on=date(2024, 4, 5), measure_id=measure_id, period=date(2024, 3, 1), value=1
+        ),
+    )
+    head = tracker.head()
+    with pytest.raises(DuplicateMeasurementError) as refused:
+        tracker.paste_measurements(
+            FELLOW,
+            project_id,
+            c.PasteMeasurements(
+                occurred_on=date(2024, 6, 1),
+                measure_id=measure_id,
+                first_period=date(2024, 1, 1),
+                pasted="5\n6\n7\n8",
+            ),
+        )
+    assert refused.value.message.startswith("Row 3 (2024-03-01)")
+    assert tracker.head() == head  # rows 1 and 2 were not recorded either
+    result = tracker.paste_measurements(
+        FELLOW,
+        project_id,
+        c.PasteMeasurements(
+            occurred_on=date(2024, 6, 1),
+            measure_id=measure_id,
+            first_period=date(2024, 4, 1),
+            pasted="5\n6\n7",
+        ),
+    )
+    assert tracker.head() == head + 3
+    assert result.notification_id == head + 3

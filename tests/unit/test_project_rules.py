@@ -491,3 +491,50 @@ def test_recalculation_points_are_marked_once_and_removed_only_if_there() -> Non
         project.remove_recalculation(remove, FELLOW)
     with pytest.raises(errors.MeasureNotDefinedError):
         project.mark_recalculation(mark.model_copy(update={"measure_id": uuid4()}), FELLOW)
+
+
+def test_a_pasted_column_records_consecutive_periods() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    ids = project.paste_measurements(
+        c.PasteMeasurements(
+            occurred_on=date(2024, 6, 1),
+            measure_id=measure_id,
+            first_period=date(2024, 1, 1),
+            pasted="10\n\n1,200\n 30% \n",
+        ),
+        FELLOW,
+    )
+    recorded = [project.measurements[i] for i in ids]
+    assert [(m.period, m.value) for m in recorded] == [
+        (date(2024, 1, 1), 10.0),
+        (date(2024, 2, 1), 1200.0),
+        (date(2024, 3, 1), 30.0),
+    ]
+
+
+def test_a_pasted_value_that_is_not_a_number_is_refused_naming_its_row() -> None:
+    with pytest.raises(ValidationError, match=r"Row 2: 'ten' is not a number"):
+        c.PasteMeasurements(
+            occurred_on=date(2024, 6, 1),
+            measure_id=uuid4(),
+            first_period=date(2024, 1, 1),
+            pasted="9\nten\n11",
+        )
+
+
+def test_a_pasted_duplicate_period_is_refused_naming_its_row() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    record(project, measure_id, date(2024, 3, 1))
+    project.collect_events()
+    with pytest.raises(errors.DuplicateMeasurementError, match=r"Row 3 \(2024-03-01\)"):
+        project.paste_measurements(
+            c.PasteMeasurements(
+                occurred_on=date(2024, 6, 1),
+                measure_id=measure_id,
+                first_period=date(2024, 1, 1),
+                pasted="1\n2\n3\n4",
+            ),
+            FELLOW,
+        )

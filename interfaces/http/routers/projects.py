@@ -510,3 +510,23 @@ def remove_recalculation(
             user.actor, project_id, command, expected_version=version, idempotency_key=key
         ),
     )
+
+
+@router.post("/{project_id}/measurements/pasted", status_code=201)
+def paste_measurements(
+    project_id: UUID,
+    body: c.PasteMeasurements,
+    user: CurrentUser,
+    tracker: Tracker,
+    response: Response,
+    version: ExpectedVersion,
+    key: IdempotencyKey,
+) -> CommandOut:
+    """Record a column of values pasted from a spreadsheet: all or none; errors name the row."""
+    authorise(tracker, user, project_id, body)
+    return reply(
+        response,
+        tracker.paste_measurements(
+            user.actor, project_id, body, expected_version=version, idempotency_key=key
+        ),
+    )

@@ -197,6 +197,71 @@ ROWS = [
         body=lambda w, ids: {"occurred_on": "2024-05-01", "reason": "wrong"},
     ),
     Row(
+        "paste",
+        "POST",
+        "/api/projects/{project}/measurements/pasted",
+        {"member"},
+        ok=201,
+        body=lambda w, ids: {
+            "occurred_on": "2024-05-01",
+            "measure_id": str(ids["measure"]),
+            "first_period": "2024-01-01",
+            "pasted": "1\n2",
+        },
+    ),
+    Row(
+        "ghost",
+        "POST",
+        "/api/projects/{project}/measurements/{measurement}/ghost",
+        {"member"},
+        body=lambda w, ids: {"occurred_on": "2024-05-01", "reason": "Outage"},
+    ),
+    Row(
+        "restore",
+        "POST",
+        "/api/projects/{project}/measurements/{measurement}/restore",
+        {"member"},
+        body=today,
+        prepare=lambda w, p: w.tracker.ghost_measurement(
+            ADMIN,
+            p,
+            c.GhostMeasurement(
+                occurred_on=date(2024, 4, 20),
+                reason="Outage",
+                measurement_id=w.tracker.project(p).measurements[0].measurement_id,
+            ),
+        ),
+    ),
+    Row(
+        "mark recalculation",
+        "POST",
+        "/api/projects/{project}/measures/{measure}/recalculations",
+        {"member"},
+        body=lambda w, ids: {
+            "occurred_on": "2024-05-01",
+            "from_period": "2024-03-01",
+            "reason": "Pilot",
+        },
+    ),
+    Row(
+        "remove recalculation",
+        "DELETE",
+        "/api/projects/{project}/measures/{measure}/recalculations/2024-03-01"
+        "?occurred_on=2024-05-01",
+        {"member"},
+        prepare=lambda w, p: w.tracker.mark_recalculation(
+            ADMIN,
+            p,
+            c.MarkRecalculation(
+                occurred_on=date(2024, 4, 20),
+                from_period=date(2024, 3, 1),
+                reason="Pilot",
+                measure_id=w.tracker.project(p).measures[0].measure_id,
+            ),
+        ),
+    ),
+    Row("chart", "GET", "/api/measures/{measure}/chart?wait=true", READERS),
+    Row(
         "adopt",
         "POST",
         "/api/projects/{project}/adoptions",
