@@ -48,6 +48,11 @@ class Settings(BaseSettings):
         default=None,
         description="Signs CSRF cookies; required in production (any long random string).",
     )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs checkpoints; default "
+        "data_dir/signing-key.pem, created on first use outside production.",
+    )
     login_attempts_per_minute: int = Field(default=5, ge=1, le=1000)
     projection_page_size: int = Field(default=500, ge=1, le=10_000)
     projection_poll_seconds: float = Field(default=0.2, gt=0, le=60)
@@ -95,6 +100,11 @@ class Settings(BaseSettings):
         if self.database_url and self.engine == "sqlite":
             return Path(unquote(urlsplit(self.database_url).path).removeprefix("/"))
         return self.data_dir / "events.sqlite"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the checkpoint signing key is."""
+        return self.signing_key_file or self.data_dir / "signing-key.pem"
 
     @property
     def views_url(self) -> str:

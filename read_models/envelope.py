@@ -29,6 +29,8 @@ class Envelope:
     version: int
     event_type: str
     state: dict[str, Any]
+    topic: str
+    stored: bytes  # the state exactly as stored: what the integrity hashes cover
 
     @property
     def occurred_on(self) -> date:
@@ -77,4 +79,6 @@ def decode(notification: Notification) -> Envelope:
         version=notification.originator_version,
         event_type=cls.__name__,
         state=state,
+        topic=notification.topic,
+        stored=notification.state,
     )

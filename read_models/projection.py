@@ -30,7 +30,7 @@ class Projection(ABC):
 
     name: ClassVar[str]
     metadata: ClassVar[MetaData]
-    event_types: ClassVar[frozenset[str]]
+    event_types: ClassVar[frozenset[str] | None]  # None: every event
     version: ClassVar[int] = 1  # bump when the tables change: the view is then rebuilt
 
     def create(self, engine: Engine) -> None:

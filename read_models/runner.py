@@ -123,10 +123,8 @@ class ProjectionRunner:
     def _apply(
         conn: Connection, projection: Projection, page: list[Envelope], position: int
     ) -> None:
-        wanted = projection.event_types
-        events = [e for e in page if e.notification_id > position and e.event_type in wanted]
-        if events:
-            projection.apply(conn, events)
+        # Claim the page first: the compare-and-set takes the view's position row (and, on
+        # SQLite, the write lock), so a second worker stops here instead of writing rows.
         moved = conn.execute(
             positions.update()
             .where(positions.c.view == projection.name, positions.c.position == position)
@@ -135,6 +133,14 @@ class ProjectionRunner:
         if moved.rowcount != 1:
             msg = f"view {projection.name} moved past {position} in another worker"
             raise StalePositionError(msg)
+        wanted = projection.event_types
+        events = [
+            e
+            for e in page
+            if e.notification_id > position and (wanted is None or e.event_type in wanted)
+        ]
+        if events:
+            projection.apply(conn, events)
 
     def catch_up(
         self, views: Iterable[str] | None = None, progress: Callable[[int], None] | None = None
@@ -164,6 +170,9 @@ class ProjectionRunner:
         while not stop.is_set():
             try:
                 read = self.run_page()
+            except StalePositionError:
+                log.info("another worker applied this page first; moving on")
+                read = 0
             except Exception:
                 log.exception("projection page failed; retrying")
                 read = 0

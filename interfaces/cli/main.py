@@ -35,11 +35,14 @@ from application.identity.service import (
     NewUser,
     create_identity_engine,
 )
+from application.integrity.signing import load_signer
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from domain.errors import DomainError
 from domain.values import Role
 from read_models.bootstrap import UnknownViewError, check_views, create_read_side
+from read_models.integrity.checkpoints import create_checkpoint
+from read_models.integrity.verify import verify as verify_store
 from read_models.queries.exports import MDC_COLUMNS, measures_long
 
 app = typer.Typer(
@@ -331,6 +334,42 @@ def export_measures(
             read_side.close()
     if output:
         out.print(f"Wrote {count} points ({file_format.value}) to {output}.")
+
+
+@app.command()
+def checkpoint() -> None:
+    """Bring the integrity view up to date and sign a checkpoint of the log."""
+    with _tracker() as tracker:
+        read_side = create_read_side(_settings(), tracker)
+        try:
+            read_side.runner.catch_up(["integrity"])
+            made = create_checkpoint(read_side.engine, load_signer(_settings()))
+        finally:
+            read_side.close()
+    out.print(
+        f"Checkpoint {made.seq}: {made.size} events, root {made.root}, "
+        f"key {made.public_key[:16]}..."
+    )
+
+
+@app.command()
+def verify() -> None:
+    """Recompute every hash from the event store; exit 1 on any mismatch."""
+    with _tracker() as tracker:
+        read_side = create_read_side(_settings(), tracker)
+        try:
+            report = verify_store(tracker, read_side.engine)
+        finally:
+            read_side.close()
+    out.print(f"Checked {report.events} stored events against {report.recorded} recorded.")
+    for problem in report.problems:
+        err.print(f"[red]{problem.kind}:[/red] {problem.detail}", highlight=False)
+    for made, ok, detail in report.checkpoints:
+        mark = "[green]ok[/green]" if ok else "[red]FAILED[/red]"
+        out.print(f"checkpoint {made.seq} ({made.size} events): {mark} {detail}", highlight=False)
+    if not report.ok:
+        raise SystemExit(1)
+    out.print("[green]The log is intact.[/green]")
 
 
 @app.command()

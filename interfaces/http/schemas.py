@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from application.results import CommandResult
 from domain.values import Role
+from read_models.queries.common import UtcDateTime
 
 
 class CommandOut(BaseModel):
@@ -147,3 +148,14 @@ class RecalculationIn(BaseModel):
     occurred_on: date
     from_period: date
     reason: str = Field(min_length=1, max_length=5000)
+
+
+class CheckpointOut(BaseModel):
+    """A signed checkpoint: keep it to verify the history later (``impact verify``)."""
+
+    seq: int
+    size: int = Field(description="Events in the log when it was signed.")
+    root: str = Field(description="RFC 6962 Merkle root of those events (hex SHA-256).")
+    signed_at: UtcDateTime
+    public_key: str = Field(description="Ed25519 public key (hex) that signed it.")
+    signature: str

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from domain.values import Frequency, ImprovementDirection
-from read_models.queries.common import AsAt, Axis
+from read_models.queries.common import AsAt, Axis, UtcDateTime
 from read_models.views.measures import measurements, measures, recalculations, values
 
 
@@ -34,7 +34,7 @@ class SeriesPoint(BaseModel):
     value: float
     corrected: bool
     occurred_on: date
-    recorded_at: datetime
+    recorded_at: UtcDateTime
     ghosted: bool = False
     ghost_reason: str | None = None
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, and_, func, or_, select
 
-from read_models.queries.common import AsAt, Axis, Page, PageParams
+from read_models.queries.common import AsAt, Axis, Page, PageParams, UtcDateTime
 from read_models.views.organisations import involvements, organisations, projects
 
 
@@ -30,9 +30,9 @@ class Involvement(BaseModel):
     role: str
     scope: str | None
     from_on: date
-    from_at: datetime
+    from_at: UtcDateTime
     to_on: date | None
-    to_at: datetime | None
+    to_at: UtcDateTime | None
 
 
 class OrganisationImpact(BaseModel):
@@ -53,7 +53,7 @@ class AdoptionPoint(BaseModel):
     organisation_name: str
     sector: str
     adopted_on: date
-    recorded_at: datetime
+    recorded_at: UtcDateTime
     scope: str | None
     organisations_so_far: int
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 
 from domain.stages import derive_stage
 from domain.values import ProjectStatus, Stage
-from read_models.queries.common import AsAt, Axis, Page, PageParams
+from read_models.queries.common import AsAt, Axis, Page, PageParams, UtcDateTime
 from read_models.views.organisations import involvements
 from read_models.views.organisations import organisations as org_names
 from read_models.views.timeline import entries, members, projects, stage_changes
@@ -40,7 +40,7 @@ class TimelineEntry(BaseModel):
     actor_id: str
     actor_role: str
     occurred_on: date
-    recorded_at: datetime
+    recorded_at: UtcDateTime
     summary: str
     data: dict[str, Any]
 
@@ -51,7 +51,7 @@ class StageChange(BaseModel):
     stage: Stage
     previous_stage: Stage | None
     occurred_on: date
-    recorded_at: datetime
+    recorded_at: UtcDateTime
 
 
 class ProjectTimeline(BaseModel):

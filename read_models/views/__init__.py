@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from read_models.projection import Projection
+from read_models.views.integrity import IntegrityProjection
 from read_models.views.measures import MeasuresProjection
 from read_models.views.organisations import OrganisationsProjection
 from read_models.views.portfolio import PortfolioProjection
@@ -16,6 +17,7 @@ def all_projections() -> list[Projection]:
         OrganisationsProjection(),
         PortfolioProjection(),
         MeasuresProjection(),
+        IntegrityProjection(),
     ]
 
 

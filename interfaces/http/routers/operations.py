@@ -5,8 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from interfaces.http.deps import AppServices
-from interfaces.http.schemas import Health, Readiness, ViewLag
+from application.access import require_admin
+from application.integrity.signing import load_signer
+from interfaces.http.deps import AppServices, CurrentUser
+from interfaces.http.schemas import CheckpointOut, Health, Readiness, ViewLag
+from read_models.integrity.checkpoints import create_checkpoint, list_checkpoints
 
 router = APIRouter(prefix="/api", tags=["operations"])
 
@@ -31,3 +34,19 @@ def ready(svc: AppServices) -> Readiness:
         head=head,
         views=[ViewLag(view=s.view, position=s.position, lag=s.lag) for s in statuses],
     )
+
+
+@router.get("/integrity/checkpoints", tags=["integrity"])
+def checkpoints(_: CurrentUser, svc: AppServices) -> list[CheckpointOut]:
+    """Every signed checkpoint of the log (size, Merkle root, time, key, signature)."""
+    return [
+        CheckpointOut.model_validate(c.model_dump()) for c in list_checkpoints(svc.read_side.engine)
+    ]
+
+
+@router.post("/integrity/checkpoints", tags=["integrity"], status_code=201)
+def sign_checkpoint(user: CurrentUser, svc: AppServices) -> CheckpointOut:
+    """Sign a checkpoint of the log as the integrity view has it now (admins)."""
+    require_admin(user)
+    made = create_checkpoint(svc.read_side.engine, load_signer(svc.settings))
+    return CheckpointOut.model_validate(made.model_dump())

@@ -261,6 +261,8 @@ ROWS = [
         ),
     ),
     Row("chart", "GET", "/api/measures/{measure}/chart?wait=true", READERS),
+    Row("checkpoints", "GET", "/api/integrity/checkpoints", EVERYONE),
+    Row("sign checkpoint", "POST", "/api/integrity/checkpoints", {"admin"}, ok=201),
     Row(
         "adopt",
         "POST",

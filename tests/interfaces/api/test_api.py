@@ -190,6 +190,7 @@ def test_readiness_reports_each_views_lag(world: World) -> None:
         "organisations",
         "portfolio",
         "measures",
+        "integrity",
     }
 
 
