@@ -41,7 +41,8 @@ from application.tracker import ImpactTracker
 from domain.errors import DomainError
 from domain.values import Role
 from read_models.bootstrap import UnknownViewError, check_views, create_read_side
-from read_models.integrity.checkpoints import create_checkpoint
+from read_models.integrity.checkpoints import Checkpoint, create_checkpoint
+from read_models.integrity.proofs import check_proof, project_proof
 from read_models.integrity.verify import verify as verify_store
 from read_models.queries.exports import MDC_COLUMNS, measures_long
 
@@ -353,8 +354,26 @@ def checkpoint() -> None:
 
 
 @app.command()
-def verify() -> None:
-    """Recompute every hash from the event store; exit 1 on any mismatch."""
+def verify(
+    checkpoint_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint", help="A saved checkpoint (JSON from the API) to verify a project by."
+        ),
+    ] = None,
+    project_id: Annotated[
+        str | None,
+        typer.Option("--project", help="The project whose history to prove against --checkpoint."),
+    ] = None,
+) -> None:
+    """Recompute every hash from the event store; exit 1 on any mismatch.
+
+    With --checkpoint and --project, prove instead that the project's events are in the log
+    that checkpoint signed, unchanged (an inclusion proof per event).
+    """
+    if checkpoint_file or project_id:
+        _verify_project(checkpoint_file, project_id)
+        return
     with _tracker() as tracker:
         read_side = create_read_side(_settings(), tracker)
         try:
@@ -370,6 +389,27 @@ def verify() -> None:
     if not report.ok:
         raise SystemExit(1)
     out.print("[green]The log is intact.[/green]")
+
+
+def _verify_project(checkpoint_file: Path | None, project_id: str | None) -> None:
+    if checkpoint_file is None or project_id is None:
+        raise CommandFailedError("Give both --checkpoint FILE and --project ID.")
+    try:
+        saved = Checkpoint.model_validate_json(checkpoint_file.read_text())
+        pid = UUID(project_id)
+    except (OSError, ValueError) as e:
+        raise CommandFailedError(f"can't read the checkpoint or project id: {e}") from None
+    with _tracker() as tracker:
+        proof = project_proof(tracker, pid, saved.size)
+    failures = check_proof(proof, saved)
+    for failure in failures:
+        err.print(f"[red]failed:[/red] {failure}", highlight=False)
+    if failures:
+        raise SystemExit(1)
+    out.print(
+        f"[green]Verified:[/green] {len(proof.proofs)} events of project {pid} are in "
+        f"checkpoint {saved.seq} ({saved.size} events, root {saved.root[:16]}...)."
+    )
 
 
 @app.command()

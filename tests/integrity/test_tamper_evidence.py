@@ -156,3 +156,38 @@ def test_the_tree_root_is_rfc_6962s_and_paths_prove_inclusion() -> None:
     assert merkle.root_from_path(
         leaves[0], 1, len(leaves), merkle.inclusion_path(leaves, 1)
     ) != merkle.tree_root(leaves)
+
+
+def test_a_sponsor_proves_a_project_against_a_saved_checkpoint(
+    pristine: Path, tmp_path: Path
+) -> None:
+    from read_models.integrity.checkpoints import list_checkpoints
+    from read_models.integrity.proofs import check_proof, project_proof
+
+    data = _copy(pristine, tmp_path / "copy")
+    settings = Settings(data_dir=data)
+    tracker = create_tracker(settings)
+    read_side = create_read_side(settings, tracker)
+    (saved,) = list_checkpoints(read_side.engine)
+    project_id, _ = tracker.proposed_projects(limit=1)[0]
+    proof = project_proof(tracker, project_id, saved.size)
+    assert len(proof.proofs) > 20
+    assert check_proof(proof, saved) == []
+
+    db = sqlite3.connect(data / "events.sqlite")
+    rowid = db.execute(
+        "SELECT rowid FROM stored_events WHERE originator_id = ? AND originator_version = 5",
+        (project_id.hex,),
+    ).fetchone()[0]
+    _alter(db, random.Random(1), rowid)
+    db.commit()
+    db.close()
+    failures = check_proof(project_proof(tracker, project_id, saved.size), saved)
+    assert failures == [
+        f"version 5 (notification {rowid}) does not lead to the signed root: "
+        "it was changed or moved"
+    ]
+    forged = saved.model_copy(update={"root": "0" * 64})
+    assert "the checkpoint's signature does not verify" in check_proof(proof, forged)
+    read_side.close()
+    tracker.close()

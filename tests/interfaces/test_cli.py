@@ -115,3 +115,30 @@ def test_measures_export_in_mdc_long_format(loaded: Path) -> None:
     assert set(marks) <= {0, 1}
     assert sum(marks) >= 25
     assert any("Pilot started" in r["annotation"] for r in rows)
+
+
+def test_verify_and_a_project_proof_from_the_command_line(loaded: Path) -> None:
+    made = impact(loaded, "checkpoint")
+    assert made.returncode == 0, made.stderr
+    intact = impact(loaded, "verify")
+    assert intact.returncode == 0, intact.stderr
+    assert "The log is intact." in intact.stdout
+    listing = impact(loaded, "projects")
+    project_id = listing.stdout.split("│")[1].strip()
+    from application.settings import Settings
+    from read_models.database import create_views_engine
+    from read_models.integrity.checkpoints import list_checkpoints
+
+    engine = create_views_engine(Settings(data_dir=loaded / "var"))
+    saved = list_checkpoints(engine)[-1]
+    engine.dispose()
+    file = loaded / "checkpoint.json"
+    file.write_text(saved.model_dump_json())
+    proved = impact(loaded, "verify", "--checkpoint", str(file), "--project", project_id)
+    assert proved.returncode == 0, proved.stderr
+    assert proved.stdout.startswith("Verified:")
+    half = impact(loaded, "verify", "--project", project_id)
+    assert (half.returncode, half.stderr.strip()) == (
+        1,
+        "error: Give both --checkpoint FILE and --project ID.",
+    )

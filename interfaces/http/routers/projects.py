@@ -33,6 +33,7 @@ from interfaces.http.schemas import (
     RecalculationIn,
     RetractionIn,
 )
+from read_models.integrity.proofs import ProjectProof, project_proof
 from read_models.queries.common import Page
 from read_models.queries.measures import MeasureInfo, project_measures
 from read_models.queries.organisations import AdoptionSpread, adoption_spread
@@ -530,3 +531,15 @@ def paste_measurements(
             user.actor, project_id, body, expected_version=version, idempotency_key=key
         ),
     )
+
+
+@router.get("/{project_id}/proof", tags=["integrity"])
+def proof(
+    project_id: UUID,
+    user: CurrentUser,
+    tracker: Tracker,
+    size: Annotated[int, Query(ge=1, le=2**62, description="The checkpoint's size.")],
+) -> ProjectProof:
+    """Inclusion proofs of the project's events in the log's first ``size`` events."""
+    require_reader(user, tracker.project(project_id))
+    return project_proof(tracker, project_id, size)

@@ -262,6 +262,7 @@ ROWS = [
     ),
     Row("chart", "GET", "/api/measures/{measure}/chart?wait=true", READERS),
     Row("checkpoints", "GET", "/api/integrity/checkpoints", EVERYONE),
+    Row("proof", "GET", "/api/projects/{project}/proof?size=3", READERS),
     Row("sign checkpoint", "POST", "/api/integrity/checkpoints", {"admin"}, ok=201),
     Row(
         "adopt",
