@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from application.archive import ArchiveError, export_archive, import_archive
 from application.bootstrap import create_tracker
 from application.demo.accounts import DEMO_PASSWORD, create_demo_accounts
 from application.demo.loader import load_demo, planned_steps
@@ -293,8 +294,58 @@ def _first_error(error: Exception) -> str:
     return str(error)
 
 
-export_app = typer.Typer(help="Exports for analysis.", no_args_is_help=True)
+export_app = typer.Typer(
+    help="Exports: --all FILE for a full backup, or one export below.", invoke_without_command=True
+)
 app.add_typer(export_app, name="export")
+
+
+@export_app.callback()
+def export_all(
+    context: typer.Context,
+    archive: Annotated[
+        Path | None,
+        typer.Option(
+            "--all", help="Write a complete, checkable archive of the event store to this file."
+        ),
+    ] = None,
+) -> None:
+    """Back up the whole event store (``--all FILE``), or run an export subcommand."""
+    if context.invoked_subcommand is not None:
+        return
+    if archive is None:
+        raise CommandFailedError("Give --all FILE, or an export such as 'measures'.")
+    with _tracker() as tracker, _bar("Exporting events", tracker.head()) as advance:
+        count = export_archive(tracker, archive, advance)
+    out.print(f"Wrote {count} events to {archive}.")
+
+
+@app.command("import")
+def import_(
+    archive: Annotated[Path, typer.Argument(help="An archive from 'export --all'.")],
+) -> None:
+    """Restore an archive into an empty store (checked in full before anything is written)."""
+    with _tracker() as tracker:
+        try:
+            with _bar("Importing events", None) as advance:
+                count = import_archive(tracker, archive, advance)
+        except ArchiveError as e:
+            raise CommandFailedError(f"nothing imported: {e}") from None
+    out.print(f"Imported {count} events from {archive}; run 'impact rebuild' for the views.")
+
+
+@contextmanager
+def _bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=out,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
 
 
 class ExportFormat(StrEnum):

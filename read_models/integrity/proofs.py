@@ -12,8 +12,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from application.integrity import merkle
 from application.tracker import ImpactTracker
-from read_models.integrity import merkle
 from read_models.integrity.checkpoints import Checkpoint
 from read_models.integrity.verify import store_leaves
 

@@ -15,8 +15,8 @@ from uuid import UUID
 
 from sqlalchemy import Engine, select
 
+from application.integrity import merkle
 from application.tracker import ImpactTracker
-from read_models.integrity import merkle
 from read_models.integrity.checkpoints import Checkpoint, list_checkpoints
 from read_models.views.integrity import leaves
 

@@ -23,8 +23,8 @@ from sqlalchemy import (
     select,
 )
 
+from application.integrity import merkle
 from read_models.envelope import Envelope
-from read_models.integrity import merkle
 from read_models.projection import Projection, RowCache, insert_rows
 
 metadata = MetaData()

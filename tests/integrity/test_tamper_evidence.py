@@ -18,10 +18,10 @@ import pytest
 
 from application.bootstrap import create_tracker
 from application.demo.loader import load_demo
+from application.integrity import merkle
 from application.integrity.signing import load_signer
 from application.settings import Settings
 from read_models.bootstrap import create_read_side
-from read_models.integrity import merkle
 from read_models.integrity.checkpoints import create_checkpoint
 from read_models.integrity.verify import Report, verify
 
