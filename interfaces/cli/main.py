@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 import typer
@@ -37,6 +38,7 @@ from application.identity.service import (
     create_identity_engine,
 )
 from application.integrity.signing import load_signer
+from application.pseudonyms import load_pseudonymiser
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from domain.errors import DomainError
@@ -45,7 +47,17 @@ from read_models.bootstrap import UnknownViewError, check_views, create_read_sid
 from read_models.integrity.checkpoints import Checkpoint, create_checkpoint
 from read_models.integrity.proofs import check_proof, project_proof
 from read_models.integrity.verify import verify as verify_store
-from read_models.queries.exports import MDC_COLUMNS, measures_long
+from read_models.queries.exports import (
+    MDC_COLUMNS,
+    ORGANISATION_COLUMNS,
+    PROJECT_COLUMNS,
+    STAGE_COLUMNS,
+    events_jsonl,
+    measures_long,
+    organisations_table,
+    projects_table,
+    stage_transitions,
+)
 
 app = typer.Typer(
     help="Impact tracker: event-sourced system change projects.",
@@ -352,6 +364,105 @@ class ExportFormat(StrEnum):
     """Export file formats."""
 
     CSV = "csv"
+
+
+def _write_rows(
+    rows: Iterator[dict[str, Any]], columns: list[str] | None, output: Path | None
+) -> int:
+    """CSV (with ``columns``) or JSON lines to a file or stdout; returns the row count."""
+    stream = output.open("w", newline="") if output else sys.stdout
+    count = 0
+    try:
+        writer = csv.DictWriter(stream, fieldnames=columns) if columns else None
+        if writer:
+            writer.writeheader()
+        for row in rows:
+            if writer:
+                writer.writerow(row)
+            else:
+                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+            count += 1
+    finally:
+        if output:
+            stream.close()
+    if output:
+        out.print(f"Wrote {count} rows to {output}.")
+    return count
+
+
+@contextmanager
+def _views() -> Iterator[tuple[ImpactTracker, Any]]:
+    with _tracker() as tracker:
+        read_side = create_read_side(_settings(), tracker)
+        try:
+            read_side.runner.catch_up()
+            yield tracker, read_side.engine
+        finally:
+            read_side.close()
+
+
+Output = Annotated[Path | None, typer.Option(help="File to write (default: stdout).")]
+CohortOption = Annotated[str | None, typer.Option("--cohort", help="Only this cohort's projects.")]
+
+
+@export_app.command("events")
+def export_events(
+    output: Output = None,
+    cohort: CohortOption = None,
+    since: Annotated[str | None, typer.Option(help="Effective on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Effective on or before (YYYY-MM-DD).")] = None,
+    real_ids: Annotated[
+        bool, typer.Option(help="People as their real ids, not pseudonyms (admins only).")
+    ] = False,
+) -> None:
+    """Every event as JSON lines, both time axes, people as stable pseudonyms."""
+    try:
+        since_day = date.fromisoformat(since) if since else None
+        until_day = date.fromisoformat(until) if until else None
+        cohort_id = UUID(cohort) if cohort else None
+    except ValueError as e:
+        raise CommandFailedError(f"bad filter: {e}") from None
+    with _views() as (tracker, engine):
+        members = None
+        if cohort_id:
+            members = {UUID(r["project_id"]) for r in projects_table(engine, cohort_id=cohort_id)}
+        pseudonym = None if real_ids else load_pseudonymiser(_settings())
+        _write_rows(
+            events_jsonl(
+                tracker, pseudonym, cohort_projects=members, since=since_day, until=until_day
+            ),
+            None,
+            output,
+        )
+
+
+@export_app.command("stage-transitions")
+def export_stage_transitions(output: Output = None, cohort: CohortOption = None) -> None:
+    """Each stage each project entered (from, to, effective date, recorded time) as CSV."""
+    with _views() as (_, engine):
+        _write_rows(
+            stage_transitions(engine, cohort_id=UUID(cohort) if cohort else None),
+            STAGE_COLUMNS,
+            output,
+        )
+
+
+@export_app.command("projects")
+def export_projects(output: Output = None, cohort: CohortOption = None) -> None:
+    """One row per project (stage, dates, cohort, system, lead organisation) as CSV."""
+    with _views() as (_, engine):
+        _write_rows(
+            projects_table(engine, cohort_id=UUID(cohort) if cohort else None),
+            PROJECT_COLUMNS,
+            output,
+        )
+
+
+@export_app.command("organisations")
+def export_organisations(output: Output = None) -> None:
+    """One row per organisation as CSV."""
+    with _views() as (_, engine):
+        _write_rows(organisations_table(engine), ORGANISATION_COLUMNS, output)
 
 
 @export_app.command("measures")

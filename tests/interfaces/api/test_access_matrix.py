@@ -262,6 +262,8 @@ ROWS = [
     ),
     Row("chart", "GET", "/api/measures/{measure}/chart?wait=true", READERS),
     Row("checkpoints", "GET", "/api/integrity/checkpoints", EVERYONE),
+    Row("export events", "GET", "/api/exports/events.jsonl", PEOPLE_READERS),
+    Row("export projects", "GET", "/api/exports/projects.csv", PEOPLE_READERS),
     Row("proof", "GET", "/api/projects/{project}/proof?size=3", READERS),
     Row("sign checkpoint", "POST", "/api/integrity/checkpoints", {"admin"}, ok=201),
     Row(

@@ -302,3 +302,27 @@ def test_ghosting_and_recalculation_points_shape_the_chart(world: World) -> None
         f"/api/measures/{measure_id}/chart?wait=true&minimum_points=5", headers=h
     ).json()["chart"]
     assert len(chart["phases"]) == 1
+
+
+def test_exports_stream_with_people_as_pseudonyms_except_for_admins(world: World) -> None:
+    import json
+
+    project_id, _, _ = world.new_project()
+    as_evaluator = world.client.get(
+        "/api/exports/events.jsonl?wait=true", headers=world.headers("evaluator")
+    )
+    as_admin = world.client.get("/api/exports/events.jsonl", headers=world.headers("admin"))
+    assert as_evaluator.headers["content-type"].startswith("application/x-ndjson")
+    evaluator_rows = [json.loads(line) for line in as_evaluator.text.splitlines()]
+    admin_rows = [json.loads(line) for line in as_admin.text.splitlines()]
+    proposed = next(r for r in evaluator_rows if r["stream_id"] == str(project_id))
+    assert proposed["actor"].startswith("person-")
+    assert proposed["data"]["lead_fellow_id"].startswith("person-")
+    assert proposed["actor_role"] == "fellow"
+    real = next(r for r in admin_rows if r["stream_id"] == str(project_id))
+    assert real["actor"] == "fellow-1"
+    csv_text = world.client.get(
+        "/api/exports/projects.csv", headers=world.headers("evaluator")
+    ).text
+    assert csv_text.splitlines()[0].startswith("project_id,title,cohort_id")
+    assert str(project_id) in csv_text
