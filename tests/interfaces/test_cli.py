@@ -142,3 +142,18 @@ def test_verify_and_a_project_proof_from_the_command_line(loaded: Path) -> None:
         1,
         "error: Give both --checkpoint FILE and --project ID.",
     )
+
+
+def test_evaluator_exports_from_the_command_line(loaded: Path) -> None:
+    events = impact(loaded, "export", "events", "--since", "2025-01-01")
+    assert events.returncode == 0, events.stderr
+    rows = [json.loads(line) for line in events.stdout.splitlines()]
+    assert rows
+    assert all(r["occurred_on"] >= "2025-01-01" for r in rows)
+    assert all(r["actor"].startswith("person-") for r in rows)
+    transitions = impact(loaded, "export", "stage-transitions")
+    lines = transitions.stdout.splitlines()
+    assert lines[0] == "project_id,from_stage,to_stage,effective_date,recorded_at"
+    assert sum(",proposed,piloted," in line for line in lines) == 35
+    bad = impact(loaded, "export", "events", "--until", "yesterday")
+    assert (bad.returncode, bad.stderr.startswith("error: bad filter")) == (1, True)
