@@ -14,7 +14,14 @@ from application.settings import Settings
 from application.tracker import ImpactTracker
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.ratelimit import LoginLimiter
-from interfaces.http.routers import evaluation, exports, operations, programme, projects
+from interfaces.http.routers import (
+    evaluation,
+    exports,
+    home,
+    operations,
+    programme,
+    projects,
+)
 from interfaces.http.routers import identity as identity_routes
 from interfaces.http.schemas import ERROR_RESPONSES
 from interfaces.http.security import SecurityHeaders, protect_from_csrf
@@ -76,6 +83,7 @@ def create_api(
         projects.router,
         evaluation.router,
         exports.router,
+        home.router,
     ):
         app.include_router(router)
     return app

@@ -8,7 +8,7 @@ answer takes each project's last stage change recorded by the moment.
 from __future__ import annotations
 
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -123,16 +123,17 @@ def portfolio(engine: Engine, as_at: AsAt | None = None) -> Portfolio:
         )
     cohort_labels = {r.cohort: f"{r.programme}, cohort {r.number}" for r in cohort_rows}
     system_of = {r.cohort: r.system for r in cohort_rows}
-    by_cohort: dict[str, Counter[Stage]] = {}
-    by_system: dict[str, Counter[Stage]] = {}
-    by_sector: dict[str, Counter[Stage]] = {}
+    by_cohort: defaultdict[str, Counter[Stage]] = defaultdict(Counter)
+    by_system: defaultdict[str, Counter[Stage]] = defaultdict(Counter)
+    by_sector: defaultdict[str, Counter[Stage]] = defaultdict(Counter)
     totals: Counter[Stage] = Counter()
+    stages = {s.value: s for s in Stage}
     for cohort, sector, stage_value, count in rows:
-        stage = Stage(stage_value)
+        stage = stages[stage_value]
         totals[stage] += count
-        by_cohort.setdefault(cohort, Counter())[stage] += count
-        by_sector.setdefault(sector, Counter())[stage] += count
-        by_system.setdefault(system_of.get(cohort, "unknown"), Counter())[stage] += count
+        by_cohort[cohort][stage] += count
+        by_sector[sector][stage] += count
+        by_system[system_of.get(cohort, "unknown")][stage] += count
     return Portfolio(
         as_at=as_at,
         totals=_all_stages(totals),
