@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         description="Aggregates kept in memory (each read fast-forwards with newer events).",
     )
     postgres_pool_size: int = Field(default=5, ge=1, le=100)
+    postgres_statement_timeout_seconds: int = Field(
+        default=30, ge=1, le=3600, description="Longest a read-model query may run (PostgreSQL)."
+    )
     postgres_lock_timeout_seconds: int = Field(default=5, ge=1, le=600)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

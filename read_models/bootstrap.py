@@ -58,12 +58,16 @@ class ReadSide:
 
 
 def create_read_side(settings: Settings, tracker: ImpactTracker) -> ReadSide:
-    """The read side for the settings, with every view's tables created."""
+    """The read side for the settings, its tables created unless ``create_schema`` is off.
+
+    With it off, ``impact db upgrade`` has created them, once, before the processes started.
+    """
     engine = create_views_engine(settings)
     runner = ProjectionRunner(
         tracker, engine, all_projections(), page_size=settings.projection_page_size
     )
-    runner.set_up()
+    if settings.create_schema:
+        runner.set_up()
     return ReadSide(engine, runner, settings.projection_poll_seconds)
 
 

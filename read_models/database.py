@@ -25,4 +25,10 @@ def create_views_engine(settings: Settings) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=settings.postgres_pool_size, pool_pre_ping=True)
+    timeout_ms = settings.postgres_statement_timeout_seconds * 1000
+    return create_engine(
+        url,
+        pool_size=settings.postgres_pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": f"-c statement_timeout={timeout_ms}"},
+    )

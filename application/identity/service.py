@@ -91,10 +91,11 @@ def create_identity_engine(settings: Settings) -> Engine:
 class IdentityService:
     """Create and check accounts, tokens and sessions."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, create_schema: bool = True) -> None:
         self.engine = engine
         self.hasher = PasswordHash.recommended()
-        metadata.create_all(engine)
+        if create_schema:
+            metadata.create_all(engine)
         # A hash to verify against when the user doesn't exist, so timing doesn't tell.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
 

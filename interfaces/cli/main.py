@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
+import secrets
 import signal
 import sys
 import threading
@@ -94,8 +96,13 @@ def _tracker() -> Iterator[ImpactTracker]:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="API processes.")] = 1,
 ) -> None:
-    """Serve the web app and JSON API."""
+    """Serve the web app and JSON API (several processes with --workers).
+
+    With more than one worker the schema is created first, once, here; the workers share a
+    CSRF secret; and the views are left to `impact project --follow` workers.
+    """
     import uvicorn
 
     from interfaces.http.app import create_app
@@ -104,12 +111,50 @@ def serve(
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings),
+            host=host or settings.host,
+            port=port or settings.port,
+            log_level=settings.log_level,
+        )
+        return
+    _upgrade(settings)
+    os.environ["IMPACT_CREATE_SCHEMA"] = "false"
+    os.environ.setdefault("IMPACT_SECRET_KEY", secrets.token_urlsafe(48))
+    os.environ.setdefault("IMPACT_RUN_PROJECTIONS_IN_PROCESS", "false")
+    if os.environ["IMPACT_RUN_PROJECTIONS_IN_PROCESS"] == "false":
+        out.print("Views are not followed by the API processes: run `impact project --follow`.")
     uvicorn.run(
-        create_app(settings),
+        "interfaces.http.asgi:from_environment",
+        factory=True,
+        workers=workers,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
     )
+
+
+db_app = typer.Typer(help="The databases.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _upgrade(settings: Settings) -> None:
+    """Create or upgrade every table: event store, views (rebuilding changed ones), identity."""
+    schema = settings.model_copy(update={"create_schema": True})
+    tracker = create_tracker(schema)
+    try:
+        create_read_side(schema, tracker).close()
+        IdentityService(create_identity_engine(schema)).close()
+    finally:
+        tracker.close()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema once, before starting several processes."""
+    _upgrade(_settings())
+    out.print("The event store, views and identity tables are ready.")
 
 
 @app.command()

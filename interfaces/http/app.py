@@ -52,7 +52,9 @@ def create_api(
         owned = tracker is None
         the_tracker = tracker or create_tracker(settings)
         read_side = create_read_side(settings, the_tracker)
-        the_identity = identity or IdentityService(create_identity_engine(settings))
+        the_identity = identity or IdentityService(
+            create_identity_engine(settings), create_schema=settings.create_schema
+        )
         app.state.services = Services(settings, the_tracker, read_side, the_identity)
         app.state.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
         if settings.run_projections_in_process:
