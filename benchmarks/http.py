@@ -20,7 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from uuid import UUID
@@ -117,12 +119,44 @@ def command_throughput(
     }
 
 
+@contextmanager
+def _served(data: Path, workers: int) -> Iterator[str]:
+    """Serve the store (with a projection worker when there are several API processes).
+
+    Yields the base URL once the views are current; stops the processes afterwards.
+    """
+    port = _port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPACT_")}
+    env |= {"IMPACT_DATA_DIR": str(data), "IMPACT_LOG_LEVEL": "warning"}
+    cli = [sys.executable, "-m", "interfaces.cli"]
+    processes = [
+        subprocess.Popen([*cli, "serve", "--port", str(port), "--workers", str(workers)], env=env)
+    ]
+    if workers > 1:
+        processes.append(subprocess.Popen([*cli, "project", "--follow"], env=env))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{url}/api/ready", timeout=2).json()["views"][0]["lag"] == 0:
+                    break
+            except (httpx.TransportError, KeyError, IndexError):
+                pass
+            time.sleep(0.5)
+        yield url
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+
+
 def main() -> None:
     """Serve the national store and measure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("var/bench/national-10000"))
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--commands", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="API processes to serve with.")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -163,29 +197,15 @@ def main() -> None:
     tracker.close()
     identity.close()
 
-    port = _port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPACT_")}
-    env |= {"IMPACT_DATA_DIR": str(args.data), "IMPACT_LOG_LEVEL": "warning"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)], env=env
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/api/ready", timeout=2).json()["views"][0]["lag"] == 0:
-                    break
-            except (httpx.TransportError, KeyError, IndexError):
-                pass
-            time.sleep(0.5)
+    with _served(args.data, args.workers) as url:
         health = wrk(f"{url}/api/health", token, args.seconds)
         timeline = wrk(f"{url}/api/projects/{project}/timeline", token, args.seconds)
         portfolio = wrk(f"{url}/api/portfolio", token, args.seconds)
         commands = command_throughput(url, writers, args.commands)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    print(f"Store: {args.data}; timeline of '{title}' ({len(view.measurements)} measurements)")
+    print(
+        f"Store: {args.data}; {args.workers} API process(es); timeline of '{title}' "
+        f"({len(view.measurements)} measurements)"
+    )
     print("| endpoint (8 connections) | requests/s | p50 ms | p99 ms | errors | against |")
     print("|---|---|---|---|---|---|")
     for name, figures, against in (
