@@ -106,6 +106,7 @@ def serve(
     import uvicorn
 
     from interfaces.http.app import create_app
+    from interfaces.http.workers import serve_processes
 
     settings = _settings()
     logging.basicConfig(
@@ -125,14 +126,7 @@ def serve(
     os.environ.setdefault("IMPACT_RUN_PROJECTIONS_IN_PROCESS", "false")
     if os.environ["IMPACT_RUN_PROJECTIONS_IN_PROCESS"] == "false":
         out.print("Views are not followed by the API processes: run `impact project --follow`.")
-    uvicorn.run(
-        "interfaces.http.asgi:from_environment",
-        factory=True,
-        workers=workers,
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-    )
+    serve_processes(workers, host or settings.host, port or settings.port, settings.log_level)
 
 
 db_app = typer.Typer(help="The databases.", no_args_is_help=True)
