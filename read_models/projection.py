@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, MetaData, Table, tuple_
+from sqlalchemy import Column, Connection, Engine, MetaData, Table, bindparam, tuple_, update
 
 from read_models.envelope import Envelope
 
@@ -150,3 +150,14 @@ def insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
                 values[i] = process(values[i])
         params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
+
+
+def update_rows(conn: Connection, key: Column[Any], rows: list[Row], *fields: str) -> None:
+    """Set ``fields`` on the rows whose ``key`` column equals each row's ``"key"`` value."""
+    if rows:
+        conn.execute(
+            update(key.table)
+            .where(key == bindparam("key"))
+            .values({f: bindparam(f) for f in fields}),
+            rows,
+        )

@@ -30,7 +30,14 @@ from sqlalchemy import (
 )
 
 from read_models.envelope import Envelope
-from read_models.projection import Projection, Row, RowCache, insert_rows, utc_naive
+from read_models.projection import (
+    Projection,
+    Row,
+    RowCache,
+    insert_rows,
+    update_rows,
+    utc_naive,
+)
 
 metadata = MetaData()
 
@@ -197,13 +204,7 @@ class _Page:
     def write(self, conn: Connection) -> None:
         if self.new_orgs:
             insert_rows(conn, organisations, self.new_orgs)
-        if self.renamed:
-            conn.execute(
-                update(organisations)
-                .where(organisations.c.organisation_id == bindparam("key"))
-                .values(name=bindparam("name")),
-                self.renamed,
-            )
+        update_rows(conn, organisations.c.organisation_id, self.renamed, "name")
         self.projects.flush()
         if self.opened:
             insert_rows(conn, involvements, list(self.opened.values()))

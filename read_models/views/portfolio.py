@@ -24,13 +24,18 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
-    bindparam,
-    update,
 )
 
 from read_models.envelope import Envelope
 from read_models.progress import advance, new_progress
-from read_models.projection import Projection, Row, RowCache, insert_rows, utc_naive
+from read_models.projection import (
+    Projection,
+    Row,
+    RowCache,
+    insert_rows,
+    update_rows,
+    utc_naive,
+)
 
 metadata = MetaData()
 
@@ -245,25 +250,13 @@ class _Page:
         for table in (systems, cohorts, organisations, fellows):
             if self.inserts[table]:
                 insert_rows(conn, table, self.inserts[table])
-        if self.renamed:
-            conn.execute(
-                update(organisations)
-                .where(organisations.c.organisation_id == bindparam("key"))
-                .values(name=bindparam("name")),
-                self.renamed,
-            )
+        update_rows(conn, organisations.c.organisation_id, self.renamed, "name")
         self.projects.flush()
         if self.inserts[stage_changes]:
             insert_rows(conn, stage_changes, self.inserts[stage_changes])
         if self.new_spans:
             insert_rows(conn, measurement_spans, list(self.new_spans.values()))
-        if self.ended_spans:
-            conn.execute(
-                update(measurement_spans)
-                .where(measurement_spans.c.measurement_id == bindparam("key"))
-                .values(valid_to=bindparam("valid_to")),
-                self.ended_spans,
-            )
+        update_rows(conn, measurement_spans.c.measurement_id, self.ended_spans, "valid_to")
 
 
 def _proposed(event: Envelope) -> Row:

@@ -7,12 +7,9 @@ every event loads); and the views, caught up, equal a clean rebuild of the store
 
 from __future__ import annotations
 
-import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -31,15 +28,10 @@ from read_models.runner import ProjectionRunner
 from read_models.views import all_projections
 from tests.conftest import FELLOW, proposal, set_up_programme
 from tests.read_models.dump import dump_views
+from tests.serving import CLI, free_port, impact_env, wait_until_up
 
 CYCLES = 20
 pytestmark = pytest.mark.slow
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_no_acknowledged_write_is_lost_when_the_api_is_killed(
@@ -56,31 +48,21 @@ def test_no_acknowledged_write_is_lost_when_the_api_is_killed(
     )
     token = identity.create_token("lead")
     identity.close()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPACT_")}
-    env |= {"IMPACT_DATA_DIR": str(settings.data_dir), "IMPACT_LOG_LEVEL": "warning"}
-    if settings.database_url:
-        env["IMPACT_DATABASE_URL"] = settings.database_url
+    env = impact_env(settings)
 
     rng = random.Random(5)
     acknowledged: list[str] = []
     attempts = 0
     for cycle in range(CYCLES):
-        port = _port()
+        port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],
+            [*CLI, "serve", "--port", str(port)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{url}/api/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        wait_until_up(url)
         stop = threading.Event()
 
         def write(cycle: int = cycle, url: str = url, stop: threading.Event = stop) -> None:

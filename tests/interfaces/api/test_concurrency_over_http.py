@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +16,7 @@ from application.identity.service import IdentityService, NewUser, create_identi
 from application.settings import Settings
 from domain.values import Role
 from tests.conftest import FELLOW, proposal, set_up_programme
+from tests.serving import CLI, free_port, impact_env, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -32,12 +29,6 @@ class Server:
     token: str
     project_id: UUID
     settings: Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -58,28 +49,19 @@ def server(shared_settings: Settings) -> Iterator[Server]:
     )
     token = identity.create_token("lead")
     identity.close()
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPACT_")}
-    env |= {"IMPACT_DATA_DIR": str(settings.data_dir), "IMPACT_LOG_LEVEL": "warning"}
-    if settings.database_url:
-        env["IMPACT_DATABASE_URL"] = settings.database_url
+    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "interfaces.cli", "serve", "--port", str(port)],
-        env=env,
+        [*CLI, "serve", "--port", str(port)],
+        env=impact_env(settings),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.1)
+    try:
+        wait_until_up(url)
+    except httpx.TransportError:
+        process.kill()
+        raise
     yield Server(url, token, project_id, settings)
     process.terminate()
     process.wait(timeout=30)

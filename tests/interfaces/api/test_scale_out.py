@@ -9,10 +9,8 @@ views equal a clean rebuild.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from read_models.views import all_projections
 from read_models.views.timeline import entries
 from tests.conftest import FELLOW, proposal, set_up_programme
 from tests.read_models.dump import dump_views
+from tests.serving import free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -85,22 +84,12 @@ def deployment(shared_settings: Settings) -> Iterator[Deployment]:
     token = identity.create_token("lead")
     identity.close()
     tracker.close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     api = subprocess.Popen([*cli, "serve", "--workers", "2", "--port", str(port)], env=env, **quiet)  # type: ignore[call-overload]
     worker = subprocess.Popen([*cli, "project", "--follow"], env=env, **quiet)  # type: ignore[call-overload]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    wait_until_up(url)
     try:
         yield Deployment(url, token, api, project_id, settings)
     finally:
