@@ -64,6 +64,16 @@ class Settings(BaseSettings):
         description="Keep the views current inside `impact serve`; turn off when separate "
         "`impact project --follow` workers do it.",
     )
+    node_modules: Path = Field(
+        default=Path(__file__).resolve().parents[1] / "node_modules",
+        description="Where npm installed the web pages' front-end packages (make install).",
+    )
+    live_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often a page's live-update stream looks for new events.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -17,7 +17,6 @@ from interfaces.http.ratelimit import LoginLimiter
 from interfaces.http.routers import (
     evaluation,
     exports,
-    home,
     operations,
     programme,
     projects,
@@ -26,6 +25,7 @@ from interfaces.http.routers import identity as identity_routes
 from interfaces.http.schemas import ERROR_RESPONSES
 from interfaces.http.security import SecurityHeaders, protect_from_csrf
 from interfaces.http.services import Services
+from interfaces.web.app import install_web
 from read_models.bootstrap import create_read_side
 
 DESCRIPTION = """
@@ -85,9 +85,9 @@ def create_api(
         projects.router,
         evaluation.router,
         exports.router,
-        home.router,
     ):
         app.include_router(router)
+    install_web(app, settings)
     return app
 
 

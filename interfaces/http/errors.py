@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from application.access import AccessDeniedError
@@ -22,6 +22,7 @@ from domain.spc import SPCInputError
 from interfaces.http.deps import UnauthenticatedError, ViewsBehindError
 from interfaces.http.ratelimit import TooManyAttemptsError
 from interfaces.http.routers.identity import UserExistsError
+from interfaces.web.errors import html_refusal, wants_html
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (UnauthenticatedError, 401),
@@ -46,38 +47,48 @@ def _body(code: str, detail: str, field: str | None) -> dict[str, str]:
     return body
 
 
+def _refusal(  # noqa: PLR0913
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    field: str | None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """JSON for the API; for web pages, a page (or a sign-in redirect)."""
+    if wants_html(request):
+        return html_refusal(request, status, detail)
+    return JSONResponse(_body(code, detail, field), status_code=status, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map domain, application and validation errors to 4xx responses."""
 
     @app.exception_handler(DomainError)
-    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(_body(exc.rule, exc.message, exc.field), status_code=409)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return _refusal(request, 409, exc.rule, exc.message, exc.field)
 
     @app.exception_handler(ApplicationError)
-    async def _application(_: Request, exc: ApplicationError) -> JSONResponse:
+    async def _application(request: Request, exc: ApplicationError) -> Response:
         status = next(code for cls, code in _STATUS if isinstance(exc, cls))
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return JSONResponse(
-            _body(exc.code, exc.message, exc.field), status_code=status, headers=headers
-        )
+        return _refusal(request, status, exc.code, exc.message, exc.field, headers)
 
     @app.exception_handler(SPCInputError)
-    async def _spc(_: Request, exc: SPCInputError) -> JSONResponse:
-        return JSONResponse(_body("unchartable_series", str(exc), "points"), status_code=422)
+    async def _spc(request: Request, exc: SPCInputError) -> Response:
+        return _refusal(request, 422, "unchartable_series", str(exc), "points")
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> Response:
         code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
         detail = "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
-        return JSONResponse(
-            _body(code, detail, None), status_code=exc.status_code, headers=exc.headers
-        )
+        return _refusal(request, exc.status_code, code, detail, None, exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "Invalid input."}
         field = ".".join(
             str(part) for part in first["loc"] if part not in {"body", "query", "path"}
         )
         detail = f"{field}: {first['msg']}" if field else str(first["msg"])
-        return JSONResponse(_body("validation_error", detail, field or None), status_code=422)
+        return _refusal(request, 422, "validation_error", detail, field or None)

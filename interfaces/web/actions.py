@@ -1,0 +1,189 @@
+"""The project commands a page can send: their forms, how a form becomes a command, what to say.
+
+One table drives the action pages: each entry names the command, its template, the form's
+labels (which the error summary reuses) and how to turn the submitted fields into the command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from application.results import CommandResult
+from application.tracker import ImpactTracker
+from domain import commands as c
+from domain.values import Actor
+
+
+def lines(text: object) -> list[str]:
+    """A textarea's non-blank lines."""
+    return [line.strip() for line in str(text or "").splitlines() if line.strip()]
+
+
+def month(text: object) -> object:
+    """A month input (2025-03) or a date (2025-03-31) as the first day of its month."""
+    value = str(text or "").strip()
+    if len(value) == 7 and value[4] == "-":
+        return f"{value}-01"
+    return value
+
+
+Send = Callable[[ImpactTracker, Actor, UUID, Any, int | None], CommandResult]
+
+
+@dataclass(frozen=True)
+class Action:
+    """One command's page."""
+
+    slug: str
+    title: str
+    command: type[BaseModel]
+    labels: Mapping[str, str]
+    send: Send
+    done: str
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] = lambda form: form
+
+
+def _pilot(form: dict[str, Any]) -> dict[str, Any]:
+    return {**form, "sites": lines(form.get("sites"))}
+
+
+def _measurement(form: dict[str, Any]) -> dict[str, Any]:
+    return {**form, "period": month(form.get("period"))}
+
+
+def _paste(form: dict[str, Any]) -> dict[str, Any]:
+    return {**form, "first_period": month(form.get("first_period"))}
+
+
+def _milestone(form: dict[str, Any]) -> dict[str, Any]:
+    return {**form, "is_sign_off": False}
+
+
+def _sign_off(form: dict[str, Any]) -> dict[str, Any]:
+    return {**form, "is_sign_off": True}
+
+
+_WHEN = {"occurred_on": "The date it happened"}
+
+ACTIONS: dict[str, Action] = {
+    a.slug: a
+    for a in (
+        Action(
+            "pilot",
+            "Start a pilot",
+            c.StartPilot,
+            {**_WHEN, "sites": "Pilot sites", "scope": "What the pilot covers"},
+            lambda t, a, p, cmd, v: t.start_pilot(a, p, cmd, expected_version=v),
+            "Pilot started",
+            _pilot,
+        ),
+        Action(
+            "measure",
+            "Define a measure",
+            c.DefineMeasure,
+            {
+                **_WHEN,
+                "name": "Measure name",
+                "unit": "Unit",
+                "direction": "Which way is better",
+                "target": "Target",
+                "frequency": "How often it is measured",
+            },
+            lambda t, a, p, cmd, v: t.define_measure(a, p, cmd, expected_version=v),
+            "Measure defined",
+        ),
+        Action(
+            "measurement",
+            "Record a measurement",
+            c.RecordMeasurement,
+            {
+                **_WHEN,
+                "measure_id": "Measure",
+                "period": "Month the value covers",
+                "value": "Value",
+                "numerator": "Numerator",
+                "denominator": "Denominator",
+                "note": "Note",
+            },
+            lambda t, a, p, cmd, v: t.record_measurement(a, p, cmd, expected_version=v),
+            "Measurement recorded",
+            _measurement,
+        ),
+        Action(
+            "paste",
+            "Paste a column of monthly values",
+            c.PasteMeasurements,
+            {
+                **_WHEN,
+                "measure_id": "Measure",
+                "first_period": "Month of the first value",
+                "pasted": "Values, one per line",
+            },
+            lambda t, a, p, cmd, v: t.paste_measurements(a, p, cmd, expected_version=v),
+            "Values recorded",
+            _paste,
+        ),
+        Action(
+            "correct",
+            "Correct a measurement",
+            c.CorrectMeasurement,
+            {
+                **_WHEN,
+                "measurement_id": "Measurement",
+                "value": "Corrected value",
+                "numerator": "Numerator",
+                "denominator": "Denominator",
+                "reason": "Why it is corrected",
+            },
+            lambda t, a, p, cmd, v: t.correct_measurement(a, p, cmd, expected_version=v),
+            "Measurement corrected",
+        ),
+        Action(
+            "retract",
+            "Retract a measurement",
+            c.RetractMeasurement,
+            {**_WHEN, "measurement_id": "Measurement", "reason": "Why it is retracted"},
+            lambda t, a, p, cmd, v: t.retract_measurement(a, p, cmd, expected_version=v),
+            "Measurement retracted",
+        ),
+        Action(
+            "adoption",
+            "Record adoption",
+            c.RecordAdoption,
+            {**_WHEN, "organisation_id": "Adopting organisation", "scope": "How it was adopted"},
+            lambda t, a, p, cmd, v: t.record_adoption(a, p, cmd, expected_version=v),
+            "Adoption recorded",
+        ),
+        Action(
+            "milestone",
+            "Log a milestone",
+            c.LogMilestone,
+            {**_WHEN, "title": "Milestone", "description": "Details"},
+            lambda t, a, p, cmd, v: t.log_milestone(a, p, cmd, expected_version=v),
+            "Milestone logged",
+            _milestone,
+        ),
+        Action(
+            "sign-off",
+            "Record a sponsor's sign-off",
+            c.LogMilestone,
+            {**_WHEN, "title": "What you are signing off", "description": "Details"},
+            lambda t, a, p, cmd, v: t.log_milestone(a, p, cmd, expected_version=v),
+            "Sign-off recorded",
+            _sign_off,
+        ),
+    )
+}
+
+FELLOW_ACTIONS = ("pilot", "measure", "measurement", "paste", "adoption", "milestone")
+
+
+def today() -> str:
+    """The default effective date: today."""
+    return date.today().isoformat()

@@ -1,0 +1,47 @@
+"""Live updates: a server-sent event whenever someone records an event on the open project."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+import anyio
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from interfaces.http.deps import AppServices
+from interfaces.web.session import PageUser
+from interfaces.http.reading import require_reader
+
+router = APIRouter(include_in_schema=False)
+
+# A stream ends after this long; the browser's EventSource reconnects by itself.
+STREAM_SECONDS = 300
+
+
+@router.get("/projects/{project_id}/live")
+async def live(
+    request: Request, project_id: UUID, user: PageUser, svc: AppServices
+) -> StreamingResponse:
+    """``event: changed`` each time the project's version moves on (htmx-ext-sse listens)."""
+    project = await anyio.to_thread.run_sync(svc.tracker.project, project_id)
+    require_reader(user, project)
+    poll = svc.settings.live_poll_seconds
+
+    async def events() -> AsyncIterator[str]:
+        seen = project.version
+        yield ": connected\n\n"
+        waited = 0.0
+        while waited < STREAM_SECONDS and not await request.is_disconnected():
+            await anyio.sleep(poll)
+            waited += poll
+            now = await anyio.to_thread.run_sync(svc.tracker.project, project_id)
+            if now.version != seen:
+                seen = now.version
+                yield f"event: changed\ndata: {seen}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,96 @@
+"""Rendering pages and their htmx fragments from one set of Jinja2 templates.
+
+A fragment template (leading underscore) is included by its page; an htmx request for the same
+route gets the fragment alone, a plain request the whole page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from interfaces.web.labels import (
+    EVENT_LABELS,
+    SCOPE_LABELS,
+    SECTOR_LABELS,
+    STAGE_LABELS,
+    STATUS_LABELS,
+    stage_tag_colour,
+)
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _day(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%B %Y}"
+
+
+def _moment(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {value:%b %Y %H:%M} UTC"
+
+
+def _number(value: float | None, places: int = 2) -> str:
+    if value is None:
+        return ""
+    text = f"{value:,.{places}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+TEMPLATES.env.filters.update(
+    day=_day,
+    moment=_moment,
+    number=_number,
+    stage=lambda s: STAGE_LABELS.get(str(s), str(s)),
+    stage_colour=stage_tag_colour,
+    event=lambda e: EVENT_LABELS.get(str(e), str(e)),
+    sector=lambda s: SECTOR_LABELS.get(str(s), str(s)),
+    status=lambda s: STATUS_LABELS.get(str(s), str(s)),
+    scope=lambda s: SCOPE_LABELS.get(str(s), str(s)),
+)
+TEMPLATES.env.globals.update(STAGE_LABELS=STAGE_LABELS, EVENT_LABELS=EVENT_LABELS)
+
+
+def is_htmx(request: Request) -> bool:
+    """Whether htmx sent the request for a fragment (boosted navigations want whole pages)."""
+    return (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def csrf_token(request: Request) -> str:
+    """The CSRF token that asgi-csrf expects back in a form's ``csrftoken`` field."""
+    make = request.scope.get("csrftoken")
+    return str(make()) if callable(make) else ""
+
+
+def render(
+    request: Request,
+    page: str,
+    context: Mapping[str, Any],
+    *,
+    fragment: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The page, or only its fragment when htmx asked for it."""
+    template = fragment if fragment and is_htmx(request) else page
+    full = {
+        "user": getattr(request.state, "web_user", None),
+        "csrf_token": csrf_token(request),
+        "path": request.url.path,
+        **context,
+    }
+    response: HTMLResponse = TEMPLATES.TemplateResponse(
+        request, template, full, status_code=status_code
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
