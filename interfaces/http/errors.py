@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -47,13 +49,14 @@ def _body(code: str, detail: str, field: str | None) -> dict[str, str]:
     return body
 
 
-def _refusal(  # noqa: PLR0913
+def _refusal(
     request: Request,
     status: int,
     code: str,
     detail: str,
     field: str | None,
-    headers: dict[str, str] | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """JSON for the API; for web pages, a page (or a sign-in redirect)."""
     if wants_html(request):
@@ -72,7 +75,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _application(request: Request, exc: ApplicationError) -> Response:
         status = next(code for cls, code in _STATUS if isinstance(exc, cls))
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return _refusal(request, status, exc.code, exc.message, exc.field, headers)
+        return _refusal(request, status, exc.code, exc.message, exc.field, headers=headers)
 
     @app.exception_handler(SPCInputError)
     async def _spc(request: Request, exc: SPCInputError) -> Response:
@@ -82,7 +85,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: HTTPException) -> Response:
         code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
         detail = "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
-        return _refusal(request, exc.status_code, code, detail, None, exc.headers)
+        return _refusal(request, exc.status_code, code, detail, None, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

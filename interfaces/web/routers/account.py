@@ -37,7 +37,7 @@ def _demo_accounts(svc: AppServices) -> list[tuple[str, str]]:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_page(request: Request, svc: AppServices, next: str | None = None) -> Response:  # noqa: A002
+def sign_in_page(request: Request, svc: AppServices, next: str | None = None) -> Response:
     """The sign-in form."""
     request.state.web_user = None
     return render(
@@ -58,7 +58,7 @@ def sign_in(
     svc: AppServices,
     user_id: Annotated[str, Form(max_length=200)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",  # noqa: A002
+    next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     """Check the password; a new session (the old one ends) and on to where they were going."""
     request.state.web_user = None

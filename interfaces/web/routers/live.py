@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from interfaces.http.deps import AppServices
-from interfaces.web.session import PageUser
 from interfaces.http.reading import require_reader
+from interfaces.web.session import PageUser
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,6 +17,7 @@ function drawCharts(root) {
       expr: window.vega.expressionInterpreter,
       defaultStyle: false,
       renderer: "svg",
+      tooltip: false,
     });
   });
 }
