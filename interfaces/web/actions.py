@@ -48,6 +48,11 @@ class Action:
     done: str
     prepare: Callable[[dict[str, Any]], dict[str, Any]] = lambda form: form
 
+    @property
+    def main_field(self) -> str:
+        """Where a refusal of the whole command is shown: the form's last field."""
+        return list(self.labels)[-1]
+
 
 def _pilot(form: dict[str, Any]) -> dict[str, Any]:
     return {**form, "sites": lines(form.get("sites"))}
@@ -182,6 +187,8 @@ ACTIONS: dict[str, Action] = {
 }
 
 FELLOW_ACTIONS = ("pilot", "measure", "measurement", "paste", "adoption", "milestone")
+# Offered from each measurement's row rather than as buttons.
+ROW_ACTIONS = ("correct", "retract")
 
 
 def today() -> str:

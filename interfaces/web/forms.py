@@ -51,28 +51,37 @@ def _label(name: str, labels: Mapping[str, str]) -> str:
     return labels.get(name, name.replace("_", " "))
 
 
-def from_validation(error: ValidationError, labels: Mapping[str, str]) -> FormErrors:
-    """A pydantic refusal in the words of the form's labels."""
+def from_validation(
+    error: ValidationError, labels: Mapping[str, str], whole_form_field: str
+) -> FormErrors:
+    """A pydantic refusal in the words of the form's labels.
+
+    A rule about the whole command (a model validator) is shown on ``whole_form_field``.
+    """
     errors = FormErrors()
     for problem in error.errors():
-        name = str(problem["loc"][0]) if problem["loc"] else "form"
+        name = str(problem["loc"][0]) if problem["loc"] else whole_form_field
         label = _label(name, labels)
         template = _PLAIN.get(problem["type"])
         if template:
             message = template.format(label=label.lower(), Label=label)
-        else:
+        elif problem["loc"]:
             message = f"{label}: {problem['msg'].removeprefix('Value error, ')}"
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
         errors.add(name, message)
     return errors
 
 
-def parse(model: type[M], data: Mapping[str, Any], labels: Mapping[str, str]) -> M | FormErrors:
-    """The command, or what is wrong with the form."""
+def parse(
+    model: type[M], data: Mapping[str, Any], labels: Mapping[str, str], whole_form_field: str
+) -> M | FormErrors:
+    """The command, or what is wrong with the form (blank fields count as not given)."""
     cleaned = {k: v for k, v in data.items() if v not in ("", None, [])}
     try:
         return model.model_validate(cleaned)
     except ValidationError as e:
-        return from_validation(e, labels)
+        return from_validation(e, labels, whole_form_field)
 
 
 def attempt(action: Callable[[], Any], fallback_field: str = "form") -> FormErrors | None:

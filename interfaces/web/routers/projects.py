@@ -18,7 +18,7 @@ from domain import commands as c
 from domain.values import AdoptionScope, Frequency, ImprovementDirection, Role, Stage
 from interfaces.http.deps import AppServices
 from interfaces.http.reading import require_reader
-from interfaces.web.actions import ACTIONS, FELLOW_ACTIONS, Action, lines, today
+from interfaces.web.actions import ACTIONS, FELLOW_ACTIONS, ROW_ACTIONS, Action, lines, today
 from interfaces.web.choices import (
     cohort_options,
     fellow_options,
@@ -173,7 +173,7 @@ async def propose(request: Request, user: PageUser, svc: AppServices) -> Respons
         "team_fellow_ids": team,
         "partner_organisation_ids": partners,
     }
-    command = parse(c.ProposeProject, data, PROPOSAL_LABELS)
+    command = parse(c.ProposeProject, data, PROPOSAL_LABELS, "title")
     result = None
     if isinstance(command, c.ProposeProject):
         proposal = command
@@ -301,6 +301,8 @@ def _action_context(
 
 def _action(slug: str, user: User, project: ProjectView) -> Action:
     offered = {a.slug: a for a in available_actions(user, project)}
+    if "measurement" in offered:
+        offered |= {s: ACTIONS[s] for s in ROW_ACTIONS}
     if slug in offered:
         return offered[slug]
     if slug in ACTIONS:
@@ -339,7 +341,7 @@ async def act(
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "csrftoken"}
     seen = values.pop("version", "")
     expected = int(seen) if seen.isdigit() else None
-    command = parse(action.command, action.prepare(values), action.labels)
+    command = parse(action.command, action.prepare(values), action.labels, action.main_field)
     result = None
     if isinstance(command, FormErrors):
         errors: FormErrors | None = command
@@ -350,7 +352,7 @@ async def act(
             nonlocal result
             result = action.send(svc.tracker, user.actor, project_id, parsed, expected)
 
-        errors = attempt(send, fallback_field=next(iter(action.labels)))
+        errors = attempt(send, fallback_field=action.main_field)
     if errors or result is None:
         context = _action_context(svc, svc.tracker.project(project_id), action, values)
         return render(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
+import httpx2 as httpx
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp
 
@@ -80,11 +81,15 @@ def sign_in(client: TestClient, user_id: str, password: str = DEMO_PASSWORD) -> 
 
 
 def post_form(
-    client: TestClient, path: str, data: dict[str, str | list[str]], **kw: object
-) -> object:
-    """POST a form with the CSRF token of the page that shows it (GET path first)."""
-    page = client.get(path)
-    return client.post(path, data={**data, "csrftoken": csrf_of(page.text)}, **kw)  # type: ignore[arg-type]
+    client: TestClient,
+    path: str,
+    data: dict[str, str | list[str]],
+    *,
+    page: str | None = None,
+) -> httpx.Response:
+    """POST a form with the CSRF token of the page that shows it (``page``, or ``path``)."""
+    shown = client.get(page or path)
+    return client.post(path, data={**data, "csrftoken": csrf_of(shown.text)})
 
 
 @contextmanager

@@ -1,13 +1,396 @@
-"""Project pages: search, propose, a project's page and its command forms."""
+"""Project pages: sign-in, search, propose, a project's page and its command forms.
+
+Each form is driven as a browser without JavaScript would (a POST with the page's CSRF token,
+then the 303); refusals must show an NHS error summary naming the field and record nothing.
+"""
 
 from __future__ import annotations
 
-from tests.interfaces.web.site import FELLOW, Site
+import re
+from datetime import date
+from uuid import UUID
+
+from fastapi.testclient import TestClient
+
+from domain.values import Stage
+from tests.interfaces.web.site import (
+    EVALUATOR,
+    FELLOW,
+    OUTSIDER,
+    SPONSOR,
+    Site,
+    csrf_of,
+    post_form,
+)
+
+HTMX = {"HX-Request": "true"}
+
+
+def _follow(client: TestClient, answer: object) -> str:
+    """The page a 303 leads to."""
+    assert getattr(answer, "status_code", None) == 303, getattr(answer, "text", answer)
+    location = answer.headers["location"]
+    page = client.get(location)
+    assert page.status_code == 200, page.text
+    return page.text
+
+
+def _error_summary(html: str) -> list[str]:
+    found = re.search(r"nhsuk-error-summary__list.*?</ul>", html, re.S)
+    assert found, "no error summary on the page"
+    return re.findall(r'<a href="#([^"]+)">', found.group(0))
+
+
+def _free_months(site: Site, project_id: UUID, measure_id: UUID, count: int) -> list[date]:
+    """``count`` consecutive past months with no value yet (the latest such run)."""
+    taken = {
+        m.period
+        for m in site.tracker.project(project_id).measurements
+        if m.measure_id == measure_id and not m.retracted
+    }
+    today = date.today()
+    months = [
+        date(today.year - (i + 12 - today.month) // 12, (today.month - i - 1) % 12 + 1, 1)
+        for i in range(1, 240)
+    ]
+    for start in range(len(months) - count):
+        run = months[start : start + count]
+        if not taken & set(run):
+            return sorted(run)
+    raise AssertionError("no free months")
 
 
 def test_a_fellow_sees_their_projects_on_their_start_page(site: Site) -> None:
     page = site.as_user(FELLOW).get("/")
     assert page.status_code == 200
     assert "My projects" in page.text
-    title = site.tracker.project(site.first_project()).title
-    assert title in page.text
+    assert site.tracker.project(site.first_project()).title in page.text
+
+
+def test_pages_send_the_anonymous_to_sign_in_and_back(site: Site) -> None:
+    client = site.anonymous()
+    answer = client.get("/projects?q=ward")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/sign-in?next=/projects%3Fq%3Dward"
+    form = client.get(answer.headers["location"])
+    assert 'name="next" value="/projects?q=ward"' in form.text
+
+
+def test_a_wrong_password_is_refused_with_an_error_summary_and_no_session(site: Site) -> None:
+    client = site.anonymous()
+    token = csrf_of(client.get("/sign-in").text)
+    answer = client.post(
+        "/sign-in", data={"user_id": FELLOW, "password": "wrong", "csrftoken": token}
+    )
+    assert answer.status_code == 401
+    assert _error_summary(answer.text) == ["user_id"]
+    assert "impact_session" not in client.cookies
+    blank = client.post("/sign-in", data={"user_id": "", "password": "", "csrftoken": token})
+    assert _error_summary(blank.text) == ["user_id", "password"]
+
+
+def test_sign_in_never_sends_anyone_to_another_site(site: Site) -> None:
+    client = site.anonymous()
+    token = csrf_of(client.get("/sign-in").text)
+    answer = client.post(
+        "/sign-in",
+        data={
+            "user_id": EVALUATOR,
+            "password": "impact-demo-2020",
+            "next": "//evil.example/",
+            "csrftoken": token,
+        },
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/")
+
+
+def test_a_form_without_the_csrf_token_is_refused(site: Site) -> None:
+    client = site.as_user(FELLOW)
+    answer = client.post(f"/projects/{site.first_project()}/milestone", data={"title": "x"})
+    assert answer.status_code == 403
+
+
+def test_signing_out_ends_the_session(site: Site) -> None:
+    client = site.anonymous()
+    from tests.interfaces.web.site import sign_in
+
+    sign_in(client, EVALUATOR)
+    assert client.get("/projects").status_code == 200
+    old = client.cookies.get("impact_session")
+    token = csrf_of(client.get("/").text)
+    assert client.post("/sign-out", data={"csrftoken": token}).status_code == 303
+    replay = site.anonymous()
+    replay.cookies.set("impact_session", old or "")
+    assert replay.get("/projects").status_code == 303
+
+
+def test_search_narrows_as_you_type_and_answers_htmx_with_the_results_only(site: Site) -> None:
+    client = site.as_user(EVALUATOR)
+    full = client.get("/projects?q=virtual+ward")
+    assert full.status_code == 200
+    assert "<html" in full.text
+    assert "Virtual ward for respiratory patients" in full.text
+    assert "Falls prevention" not in full.text
+    fragment = client.get("/projects?q=virtual+ward", headers=HTMX)
+    assert "<html" not in fragment.text
+    assert fragment.text.lstrip().startswith('<div id="results"')
+    assert "Virtual ward for respiratory patients" in fragment.text
+    adopted = client.get("/projects?stage=adopted", headers=HTMX).text
+    titles = re.findall(r'href="/projects/([0-9a-f-]{36})"', adopted)
+    assert titles
+    assert all(site.tracker.project(UUID(t)).stage is Stage.ADOPTED for t in titles)
+
+
+def test_a_search_with_a_made_up_organisation_is_an_error_not_a_crash(site: Site) -> None:
+    page = site.as_user(EVALUATOR).get("/projects?organisation_id=not-an-id")
+    assert page.status_code == 200
+    assert _error_summary(page.text) == ["organisation_id"]
+
+
+def test_a_sponsor_finds_only_the_projects_they_may_see(site: Site) -> None:
+    page = site.as_user(SPONSOR).get("/projects", headers=HTMX).text
+    ids = {UUID(i) for i in re.findall(r'href="/projects/([0-9a-f-]{36})"', page)}
+    assert site.first_project() in ids
+    count = int(re.search(r"(\d+) projects? found", page).group(1))  # type: ignore[union-attr]
+    assert count < len(site.demo.projects)
+
+
+def test_an_incomplete_proposal_names_each_field_and_records_nothing(site: Site) -> None:
+    client = site.as_user(FELLOW)
+    head = site.tracker.head()
+    answer = post_form(
+        client,
+        "/projects",
+        {"title": "", "problem": "", "occurred_on": "31/02"},
+        page="/projects/new",
+    )
+    assert answer.status_code == 422
+    fields = _error_summary(answer.text)
+    assert {"title", "problem", "intended_outcomes", "occurred_on"} <= set(fields)
+    assert site.tracker.head() == head
+
+
+def test_a_fellow_proposes_a_project_and_sees_it_at_once(site: Site) -> None:
+    client = site.as_user(FELLOW)
+    form = client.get("/projects/new").text
+    cohort = re.search(r'<option value="([0-9a-f-]{36})" selected>', form)
+    assert cohort, "the fellow's cohort is preselected"
+    answer = client.post(
+        "/projects",
+        data={
+            "title": "Community falls response with the fire service",
+            "problem": "Fallers wait hours for an ambulance.",
+            "intended_outcomes": "Fewer conveyances\nShorter waits",
+            "cohort_id": cohort.group(1),
+            "lead_organisation_id": re.findall(
+                r'id="lead_organisation_id".*?<option value="([0-9a-f-]{36})" selected',
+                form,
+                re.S,
+            )[0],
+            "occurred_on": date.today().isoformat(),
+            "csrftoken": csrf_of(form),
+        },
+    )
+    page = _follow(client, answer)
+    assert "Project proposed" in page
+    assert "Community falls response with the fire service" in page
+    assert "Proposed: Community falls response" in page  # the timeline, read-your-writes
+    assert "Start a pilot" in page
+
+
+def test_only_the_projects_team_is_offered_changes(site: Site) -> None:
+    project_id = site.first_project()
+    member = site.as_user(FELLOW).get(f"/projects/{project_id}").text
+    assert 'id="actions"' in member
+    for who in (OUTSIDER, EVALUATOR):
+        page = site.as_user(who).get(f"/projects/{project_id}").text
+        assert 'id="actions"' not in page
+        assert "/correct?" not in page
+    sponsor = site.as_user(SPONSOR).get(f"/projects/{project_id}").text
+    assert "Record a sponsor&#39;s sign-off" in sponsor or "sign-off" in sponsor
+    assert "Start a pilot" not in sponsor
+
+
+def test_an_outsider_can_neither_open_nor_post_a_command_form(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(OUTSIDER)
+    assert client.get(f"/projects/{project_id}/milestone").status_code == 403
+    head = site.tracker.head()
+    token = csrf_of(client.get("/").text)
+    answer = client.post(
+        f"/projects/{project_id}/milestone",
+        data={"title": "Not mine", "occurred_on": date.today().isoformat(), "csrftoken": token},
+    )
+    assert answer.status_code == 403
+    assert "You can&#39;t make that change" in answer.text
+    assert site.tracker.head() == head
+
+
+def test_a_member_records_a_measurement_and_a_milestone(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    project = site.tracker.project(project_id)
+    measure = project.measures[0]
+    (month,) = _free_months(site, project_id, measure.measure_id, 1)
+    answer = post_form(
+        client,
+        f"/projects/{project_id}/measurement",
+        {
+            "measure_id": str(measure.measure_id),
+            "period": f"{month:%Y-%m}",
+            "value": "12.5",
+            "occurred_on": date.today().isoformat(),
+        },
+    )
+    assert "Measurement recorded" in _follow(client, answer)
+    recorded = site.tracker.project(project_id).measurements
+    assert any(m.period == month and m.value == 12.5 for m in recorded)
+    answer = post_form(
+        client,
+        f"/projects/{project_id}/milestone",
+        {"title": "Board paper agreed", "occurred_on": date.today().isoformat()},
+    )
+    assert "Milestone: Board paper agreed" in _follow(client, answer)
+
+
+def test_a_pasted_column_with_a_bad_row_names_the_row_and_records_nothing(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    measure = site.tracker.project(project_id).measures[0]
+    head = site.tracker.head()
+    answer = post_form(
+        client,
+        f"/projects/{project_id}/paste",
+        {
+            "measure_id": str(measure.measure_id),
+            "first_period": "2030-01",
+            "pasted": "10\n11\neleven\n12",
+            "occurred_on": date.today().isoformat(),
+        },
+    )
+    assert answer.status_code == 422
+    assert _error_summary(answer.text) == ["pasted"]
+    assert "Row 3" in answer.text
+    assert "eleven" in answer.text  # what they typed stays
+    assert site.tracker.head() == head
+
+
+def test_a_pasted_column_records_one_value_per_month(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    project = site.tracker.project(project_id)
+    measure = project.measures[-1]
+    months = _free_months(site, project_id, measure.measure_id, 4)
+    first = months[0]
+    answer = post_form(
+        client,
+        f"/projects/{project_id}/paste",
+        {
+            "measure_id": str(measure.measure_id),
+            "first_period": f"{first:%Y-%m}",
+            "pasted": "10\n11.5\n1,200\n9%",
+            "occurred_on": date.today().isoformat(),
+        },
+    )
+    _follow(client, answer)
+    values = {
+        m.period: m.value
+        for m in site.tracker.project(project_id).measurements
+        if m.measure_id == measure.measure_id and m.period in months
+    }
+    assert values == dict(zip(months, [10.0, 11.5, 1200.0, 9.0], strict=True))
+
+
+def test_corrections_and_retractions_need_a_reason_and_keep_the_history(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    current = [m for m in site.tracker.project(project_id).measurements if not m.retracted]
+    first, second = current[0], current[1]
+    path = f"/projects/{project_id}/correct?measurement_id={first.measurement_id}"
+    page = client.get(path).text
+    assert f'value="{first.measurement_id}" selected' in page
+    head = site.tracker.head()
+    token = csrf_of(page)
+    refused = client.post(
+        f"/projects/{project_id}/correct",
+        data={
+            "measurement_id": str(first.measurement_id),
+            "value": "99",
+            "occurred_on": date.today().isoformat(),
+            "csrftoken": token,
+        },
+    )
+    assert refused.status_code == 422
+    assert _error_summary(refused.text) == ["reason"]
+    assert site.tracker.head() == head
+    corrected = client.post(
+        f"/projects/{project_id}/correct",
+        data={
+            "measurement_id": str(first.measurement_id),
+            "value": "99",
+            "reason": "Typed from the wrong month",
+            "occurred_on": date.today().isoformat(),
+            "csrftoken": token,
+        },
+    )
+    assert "Measurement corrected" in _follow(client, corrected)
+    retracted = post_form(
+        client,
+        f"/projects/{project_id}/retract",
+        {
+            "measurement_id": str(second.measurement_id),
+            "reason": "Duplicate of another ward's figure",
+            "occurred_on": date.today().isoformat(),
+        },
+    )
+    assert "Measurement retracted" in _follow(client, retracted)
+    after = {m.measurement_id: m for m in site.tracker.project(project_id).measurements}
+    assert after[first.measurement_id].value == 99
+    assert after[second.measurement_id].retracted
+    history = [e.event_type for e in site.tracker.history(project_id)]
+    assert history[-2:] == ["MeasurementCorrected", "MeasurementRetracted"]
+
+
+def test_a_domain_rule_refusal_is_shown_on_the_form(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    head = site.tracker.head()
+    answer = post_form(
+        client,
+        f"/projects/{project_id}/milestone",
+        {"title": "From the future", "occurred_on": "2999-01-01"},
+    )
+    assert answer.status_code == 422
+    assert "There is a problem" in answer.text
+    assert site.tracker.head() == head
+
+
+def test_a_member_records_adoption_by_an_organisation(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    page = client.get(f"/projects/{project_id}/adoption").text
+    organisation = re.findall(
+        r'id="organisation_id".*?<option value="([0-9a-f-]{36})"', page, re.S
+    )[0]
+    before = len(site.tracker.project(project_id).adoptions)
+    answer = client.post(
+        f"/projects/{project_id}/adoption",
+        data={
+            "organisation_id": organisation,
+            "scope": "spread",
+            "occurred_on": date.today().isoformat(),
+            "csrftoken": csrf_of(page),
+        },
+    )
+    if answer.status_code == 303:
+        assert "Adoption recorded" in _follow(client, answer)
+        assert len(site.tracker.project(project_id).adoptions) == before + 1
+    else:  # the demo's project may already be adopted by that organisation: a named refusal
+        assert answer.status_code == 422
+        assert _error_summary(answer.text)
+
+
+def test_unknown_project_pages_are_404_pages(site: Site) -> None:
+    page = site.as_user(EVALUATOR).get("/projects/00000000-0000-0000-0000-000000000000")
+    assert page.status_code == 404
+    assert "<html" in page.text
