@@ -10,6 +10,7 @@ import re
 from datetime import date
 from uuid import UUID
 
+import httpx2 as httpx
 from fastapi.testclient import TestClient
 
 from domain.values import Stage
@@ -21,16 +22,16 @@ from tests.interfaces.web.site import (
     Site,
     csrf_of,
     post_form,
+    sign_in,
 )
 
 HTMX = {"HX-Request": "true"}
 
 
-def _follow(client: TestClient, answer: object) -> str:
+def _follow(client: TestClient, answer: httpx.Response) -> str:
     """The page a 303 leads to."""
-    assert getattr(answer, "status_code", None) == 303, getattr(answer, "text", answer)
-    location = answer.headers["location"]
-    page = client.get(location)
+    assert answer.status_code == 303, answer.text
+    page = client.get(answer.headers["location"])
     assert page.status_code == 200, page.text
     return page.text
 
@@ -112,8 +113,6 @@ def test_a_form_without_the_csrf_token_is_refused(site: Site) -> None:
 
 def test_signing_out_ends_the_session(site: Site) -> None:
     client = site.anonymous()
-    from tests.interfaces.web.site import sign_in
-
     sign_in(client, EVALUATOR)
     assert client.get("/projects").status_code == 200
     old = client.cookies.get("impact_session")
