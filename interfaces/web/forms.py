@@ -63,6 +63,8 @@ def from_validation(
         name = str(problem["loc"][0]) if problem["loc"] else whole_form_field
         label = _label(name, labels)
         template = _PLAIN.get(problem["type"])
+        if problem["type"] == "missing" and name.endswith("_id"):
+            template = "Choose {label}"
         if template:
             message = template.format(label=label.lower(), Label=label)
         elif problem["loc"]:

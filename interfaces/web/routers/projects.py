@@ -275,6 +275,8 @@ def _action_context(
     names = organisation_names(engine)
     current = [m for m in project.measurements if not m.retracted]
     measures = {m.measure_id: m for m in project.measures}
+    if not values.get("measure_id") and len(project.measures) == 1:
+        values = {**values, "measure_id": str(project.measures[0].measure_id)}
     return {
         "project": project,
         "action": action,
