@@ -185,3 +185,29 @@ def adoption_spread(engine: Engine, project_id: UUID) -> AdoptionSpread | None:
             for n, r in enumerate(adoptions, start=1)
         ],
     )
+
+
+class SectorAdoption(BaseModel):
+    """One sector: its organisations, and how many of them have adopted at least one project."""
+
+    sector: str
+    organisations: int
+    adopters: int
+
+
+def adoption_by_sector(engine: Engine) -> list[SectorAdoption]:
+    """Every sector with organisations, and how far adoption has reached into it (by sector)."""
+    i, o = involvements.c, organisations.c
+    adopter = select(i.organisation_id).where(i.role == "adopter").distinct().subquery("adopter")
+    query = (
+        select(
+            o.sector,
+            func.count().label("organisations"),
+            func.count(adopter.c.organisation_id).label("adopters"),
+        )
+        .outerjoin(adopter, adopter.c.organisation_id == o.organisation_id)
+        .group_by(o.sector)
+        .order_by(o.sector)
+    )
+    with engine.connect() as conn:
+        return [SectorAdoption.model_validate(dict(r)) for r in conn.execute(query).mappings()]

@@ -327,10 +327,3 @@ def test_exports_stream_with_people_as_pseudonyms_except_for_admins(world: World
     assert csv_text.splitlines()[0].startswith("project_id,title,cohort_id")
     assert str(project_id) in csv_text
 
-
-def test_the_front_door_says_what_is_here(world: World) -> None:
-    page = world.client.get("/")
-    assert page.status_code == 200
-    assert page.headers["content-type"].startswith("text/html")
-    assert "The JSON API" in page.text
-    assert "Demo accounts" not in page.text  # only while the demo programme is loaded

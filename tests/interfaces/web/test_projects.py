@@ -393,3 +393,57 @@ def test_unknown_project_pages_are_404_pages(site: Site) -> None:
     page = site.as_user(EVALUATOR).get("/projects/00000000-0000-0000-0000-000000000000")
     assert page.status_code == 404
     assert "<html" in page.text
+
+
+def test_the_timeline_fragment_serves_htmx_alone_and_browsers_the_whole_page(site: Site) -> None:
+    client = site.as_user(EVALUATOR)
+    path = f"/projects/{site.first_project()}/timeline"
+    fragment = client.get(path, headers=HTMX)
+    assert fragment.text.lstrip().startswith('<section id="timeline"')
+    assert "Proposed:" in fragment.text
+    page = client.get(path)
+    assert "<html" in page.text
+    assert '<section id="timeline"' in page.text
+    assert "HX-Request" in page.headers["vary"]
+
+
+def test_a_boosted_form_post_gets_whole_pages(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    boosted = {"HX-Request": "true", "HX-Boosted": "true"}
+    form = client.get(f"/projects/{project_id}/milestone", headers=boosted)
+    assert "<html" in form.text
+    refused = client.post(
+        f"/projects/{project_id}/milestone",
+        data={
+            "title": "",
+            "occurred_on": date.today().isoformat(),
+            "csrftoken": csrf_of(form.text),
+        },
+        headers=boosted,
+    )
+    assert refused.status_code == 422
+    assert "<html" in refused.text
+    assert _error_summary(refused.text) == ["title"]
+
+
+def test_a_sponsor_starts_from_the_projects_they_sponsor(site: Site) -> None:
+    page = site.as_user(SPONSOR).get("/").text
+    assert "Projects I sponsor" in page
+    sponsored = {p for p in site.demo.projects if site.tracker.project(p).sponsor_id == SPONSOR}
+    shown = {UUID(i) for i in re.findall(r'href="/projects/([0-9a-f-]{36})"', page)}
+    assert sponsored
+    assert shown == sponsored
+
+
+def test_an_evaluator_starts_from_the_portfolio_routes(site: Site) -> None:
+    page = site.as_user(EVALUATOR).get("/").text
+    for link in ("/portfolio", "/portfolio/replay", "/organisations", "/projects"):
+        assert f'href="{link}"' in page
+
+
+def test_the_front_door_offers_sign_in_and_the_demo_accounts(site: Site) -> None:
+    page = site.anonymous().get("/")
+    assert page.status_code == 200
+    assert 'href="/sign-in"' in page.text
+    assert FELLOW in page.text
