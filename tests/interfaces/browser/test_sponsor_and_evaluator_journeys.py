@@ -1,0 +1,72 @@
+"""A sponsor audits a project and an evaluator follows impact across organisations, in Chromium.
+
+What is asserted is what is on screen: the audit table and its filter (htmx), the print
+button, the downloads; organisations filtered by sector and a project's adoption spread chart.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from playwright.sync_api import expect
+
+from tests.interfaces.browser.conftest import ScreenFactory
+
+SPONSOR = "demo-sponsor-1"
+EVALUATOR = "demo-evaluator"
+
+
+def test_a_sponsor_audits_a_projects_whole_history(screens: ScreenFactory) -> None:
+    screen = screens(SPONSOR)
+    page = screen.page
+    expect(page.get_by_role("heading", name="Projects I sponsor")).to_be_visible()
+    page.locator("#project-table a").first.click()
+    page.get_by_role("link", name="Audit view").click()
+    rows = page.locator("#audit-events tbody tr")
+    expect(rows.first).to_be_visible()
+    every = rows.count()
+    assert every > 3
+    expect(page.locator("#audit-events")).to_contain_text("Proposed")
+    screen.shot("audit view")
+
+    page.select_option("#type", "MeasurementRecorded")  # htmx swaps the table in place
+    expect(page).to_have_url(re.compile(r"type=MeasurementRecorded"))
+    expect(rows.first).to_contain_text("Measurement recorded")
+    assert 0 < rows.count() < every
+    screen.shot("filtered")
+
+    expect(page.get_by_role("button", name="Print").first).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the whole history as CSV").click()
+    text = download.value.path().read_text(encoding="utf-8")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert len(table) == every
+    assert {"occurred_on", "recorded_at", "actor_id", "event_type"} <= set(table[0])
+
+    page.emulate_media(media="print")
+    expect(page.locator(".nhsuk-header")).to_be_hidden()
+    screen.shot("printed")
+
+
+def test_an_evaluator_follows_adoption_across_organisations(screens: ScreenFactory) -> None:
+    screen = screens(EVALUATOR)
+    page = screen.page
+    page.get_by_role("link", name="Organisations").first.click()
+    count = page.locator("#organisation-count")
+    expect(count).to_contain_text("25 organisations")
+    expect(page.locator(".impact-chart svg").first).to_be_visible()  # Vega drew the chart
+    page.select_option("#sector", "police")
+    expect(count).to_contain_text("in police")
+    screen.shot("organisations by sector")
+    page.locator("#organisation-table a").first.click()
+    expect(page.locator("#organisation-name")).to_be_visible()
+    screen.shot("organisation impact")
+
+    page.goto("/projects?stage=adopted")
+    page.locator("#project-table a").first.click()
+    page.get_by_role("link", name="Adoption spread").click()
+    expect(page.locator("#spread-summary")).to_contain_text("Adopted by")
+    expect(page.locator(".impact-chart svg").first).to_be_visible()
+    screen.shot("adoption spread")
