@@ -261,3 +261,41 @@ def _distribution(values: list[int | None]) -> Distribution:
         maximum=days[-1],
         days=days,
     )
+
+
+class HistorySpan(BaseModel):
+    """The first and last day on which the portfolio changed, on one axis."""
+
+    axis: Axis
+    first: date
+    last: date
+
+
+def history_span(engine: Engine, axis: Axis) -> HistorySpan | None:
+    """Where the programme's history begins and ends on an axis (None before any proposal).
+
+    A replay steps through this range. Effective: from the first proposal to the latest stage
+    date or measurement span boundary (a retraction can take a project back a stage).
+    Recorded: from the first to the last recorded stage change, by UTC date.
+    """
+    if axis is Axis.RECORDED:
+        query = select(func.min(stage_changes.c.recorded_at), func.max(stage_changes.c.recorded_at))
+        with engine.connect() as conn:
+            first_at, last_at = conn.execute(query).one()
+        if first_at is None:
+            return None
+        return HistorySpan(axis=axis, first=first_at.date(), last=last_at.date())
+    p, spans = projects.c, measurement_spans.c
+    with engine.connect() as conn:
+        first, *lasts = conn.execute(
+            select(
+                func.min(p.proposed_on),
+                func.max(p.proposed_on),
+                func.max(p.piloted_on),
+                func.max(p.adopted_on),
+            )
+        ).one()
+        lasts += conn.execute(select(func.max(spans.valid_from), func.max(spans.valid_to))).one()
+    if first is None:
+        return None
+    return HistorySpan(axis=axis, first=first, last=max(d for d in lasts if d is not None))

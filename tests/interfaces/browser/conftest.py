@@ -66,7 +66,9 @@ class Screen:
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^a-z0-9]+", "-", step.lower()).strip("-")
         self.page.screenshot(
-            path=ARTEFACTS / f"{self.name}-{self.shots:02d}-{slug}.png", full_page=True
+            path=ARTEFACTS / f"{self.name}-{self.shots:02d}-{slug}.png",
+            full_page=True,
+            caret="initial",  # hiding the caret leaves a style attribute htmx would copy
         )
 
 
