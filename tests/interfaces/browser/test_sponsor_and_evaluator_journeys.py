@@ -70,3 +70,37 @@ def test_an_evaluator_follows_adoption_across_organisations(screens: ScreenFacto
     expect(page.locator("#spread-summary")).to_contain_text("Adopted by")
     expect(page.locator(".impact-chart svg").first).to_be_visible()
     screen.shot("adoption spread")
+
+
+def test_an_evaluator_replays_the_portfolio_month_by_month(screens: ScreenFactory) -> None:
+    screen = screens(EVALUATOR)
+    page = screen.page
+    page.get_by_role("link", name="Portfolio").first.click()
+    expect(page.locator(".impact-chart svg").first).to_be_visible()
+    screen.shot("portfolio")
+
+    page.goto("/portfolio/replay")
+    page.fill("#at", "2023-06-30")
+    page.get_by_label("as it was in effect", exact=False).first.check()
+    page.get_by_role("button", name="Show the portfolio").click()
+    date_shown = page.locator("#portfolio-date")
+    expect(date_shown).to_have_attribute("data-date", "2023-06-30")
+    then = int(page.locator("#portfolio-count strong").inner_text())
+    page.locator("#next-month").click()
+    expect(date_shown).to_have_attribute("data-date", "2023-07-30")  # same day, next month
+    screen.shot("replay at a date")
+
+    page.locator("#play").click()  # frames arrive over server-sent events
+    expect(page.locator("#pause")).to_be_visible()
+    for _ in range(100):  # the CSP forbids wait_for_function's eval: poll from here
+        if (date_shown.get_attribute("data-date") or "") > "2023-09-01":
+            break
+        page.wait_for_timeout(200)
+    assert (date_shown.get_attribute("data-date") or "") > "2023-09-01", "the replay did not play"
+    page.locator("#pause").click()
+    expect(page.locator("#play")).to_be_visible()
+    paused_at = date_shown.get_attribute("data-date") or ""
+    page.wait_for_timeout(2500)  # paused: the date stays put
+    assert date_shown.get_attribute("data-date") == paused_at
+    assert int(page.locator("#portfolio-count strong").inner_text()) >= then
+    screen.shot("replay paused")
