@@ -41,7 +41,7 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.fill("#problem", "Older people who fall at home wait hours for an ambulance.")
     page.fill("#intended_outcomes", "Fewer conveyances after a fall\nShorter waits on the floor")
     page.locator("#partner_organisation_ids input").nth(2).check()
-    page.fill("#occurred_on", (date.today().replace(day=1)).isoformat())
+    page.fill("#occurred_on", f"{_months_ago(len(SERIES) + 2)}-01")
     page.get_by_role("button", name="Propose project").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Project proposed")
     expect(page.locator("h1")).to_have_text(TITLE)
@@ -51,6 +51,7 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.get_by_role("button", name="Start a pilot").click()
     page.fill("#sites", "Northshire Fire Station 3\nDale Ambulance Hub")
     page.fill("#scope", "Falls calls triaged to a fire service responder for six months.")
+    page.fill("#occurred_on", f"{_months_ago(len(SERIES) + 1 - 12)}-01")  # values drop after it
     page.get_by_role("button", name="Start a pilot").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Pilot started")
     expect(page.locator(".nhsuk-tag").first).to_have_text("Piloted")
@@ -80,6 +81,14 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.get_by_role("button", name="Record a measurement").click()
     expect(page.locator(".nhsuk-card")).to_contain_text(f"{len(SERIES) + 1} values")
     screen.shot("measured")
+
+    page.get_by_role("link", name="SPC chart and table for Conveyances after a fall").click()
+    expect(page.locator(".impact-chart svg").first).to_be_visible()  # Vega drew the chart
+    expect(page.locator("#variation-icon")).to_be_visible()
+    page.locator("#recalculate-at-pilot").click()  # one click: limits from the pilot start
+    expect(page.locator("#phases tbody tr")).to_have_count(2)
+    screen.shot("spc chart")
+    page.get_by_role("link", name=re.compile("Back to|Same-day falls")).first.click()
 
     page.get_by_text("Values of Conveyances after a fall").click()
     page.get_by_role("link", name=re.compile("^Correct")).first.click()
