@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp
 
 from application.settings import Settings
+from interfaces.web.templating import TEMPLATES
 
 Scope = MutableMapping[str, Any]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -48,25 +50,67 @@ class SecurityHeaders(BaseHTTPMiddleware):
         return response
 
 
-async def _csrf_failed(_scope: Scope, send: Send, _reason: object) -> None:
-    body = json.dumps(
-        {
-            "error": "csrf",
-            "detail": "This request came with a session cookie but without the CSRF token: send "
-            "the csrftoken cookie's value in an X-CSRFToken header (or a csrftoken field).",
-        }
-    ).encode()
+def _csrf_page() -> bytes:
+    """The web pages' answer: an NHS page saying what to do, not JSON."""
+    page = TEMPLATES.get_template("error.html").render(
+        title="Your form had expired",
+        detail="Nothing was recorded. Go back, reload the page and send the form again.",
+        user=None,
+        csrf_token="",
+        path="",
+    )
+    return page.encode()
+
+
+async def _csrf_failed(scope: Scope, send: Send, _reason: object) -> None:
+    if str(scope.get("path", "")).startswith("/api"):
+        content_type = b"application/json"
+        body = json.dumps(
+            {
+                "error": "csrf",
+                "detail": "This request came with a session cookie but without the CSRF token: "
+                "send the csrftoken cookie's value in an X-CSRFToken header (or a csrftoken "
+                "field).",
+            }
+        ).encode()
+    else:
+        content_type, body = b"text/html; charset=utf-8", _csrf_page()
     await send(
         {
             "type": "http.response.start",
             "status": 403,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
+                (b"content-security-policy", CSP.encode()),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def csrf_secret(settings: Settings) -> str:
+    """The secret that signs CSRF tokens: the setting, or one kept in the data directory.
+
+    Keeping it on disk means forms stay valid across restarts and every process of one
+    deployment agrees; production requires IMPACT_SECRET_KEY instead.
+    """
+    if settings.secret_key:
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / "secret-key"
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process of this deployment made it first
+        return path.read_text(encoding="ascii").strip()
+    secret = secrets.token_urlsafe(48)
+    with os.fdopen(handle, "w", encoding="ascii") as file:
+        file.write(secret)
+    return secret
 
 
 def protect_from_csrf(app: ASGIApp, settings: Settings) -> ASGIApp:
@@ -74,12 +118,14 @@ def protect_from_csrf(app: ASGIApp, settings: Settings) -> ASGIApp:
 
     Requests with a bearer token, or with no cookies at all, are not cookie-authenticated and
     pass; a browser session must echo the ``csrftoken`` cookie in ``X-CSRFToken`` (htmx) or a
-    ``csrftoken`` form field (plain forms).
+    ``csrftoken`` form field (plain forms).  Signing in is always protected, cookies or not,
+    so that another site cannot sign a visitor in to an account of its choosing.
     """
-    secret = (
-        settings.secret_key.get_secret_value() if settings.secret_key else secrets.token_urlsafe(48)
-    )
     wrapped: ASGIApp = asgi_csrf(
-        app, signing_secret=secret, always_set_cookie=True, send_csrf_failed=_csrf_failed
+        app,
+        signing_secret=csrf_secret(settings),
+        always_protect={"/sign-in"},
+        always_set_cookie=True,
+        send_csrf_failed=_csrf_failed,
     )
     return wrapped

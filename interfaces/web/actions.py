@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 from uuid import UUID
-
-from pydantic import BaseModel
 
 from application.results import CommandResult
 from application.tracker import ImpactTracker
@@ -33,7 +30,27 @@ def month(text: object) -> object:
     return value
 
 
-Send = Callable[[ImpactTracker, Actor, UUID, Any, int | None], CommandResult]
+# (tracker, actor, project, command, expected version, idempotency key) -> result
+Send = Callable[[ImpactTracker, Actor, UUID, Any, int | None, str | None], CommandResult]
+
+
+def _via(method: str) -> Send:
+    """Send the command through the tracker method of that name."""
+
+    def send(  # noqa: PLR0917
+        tracker: ImpactTracker,
+        actor: Actor,
+        project_id: UUID,
+        command: Any,
+        expected_version: int | None,
+        key: str | None,
+    ) -> CommandResult:
+        result: CommandResult = getattr(tracker, method)(
+            actor, project_id, command, expected_version=expected_version, idempotency_key=key
+        )
+        return result
+
+    return send
 
 
 @dataclass(frozen=True)
@@ -42,11 +59,13 @@ class Action:
 
     slug: str
     title: str
-    command: type[BaseModel]
+    command: type[c.Command]
     labels: Mapping[str, str]
     send: Send
     done: str
     prepare: Callable[[dict[str, Any]], dict[str, Any]] = lambda form: form
+    # Changes to one measurement are refused if the project moved on since the form opened.
+    checks_version: bool = False
 
     @property
     def main_field(self) -> str:
@@ -84,7 +103,9 @@ ACTIONS: dict[str, Action] = {
             "Start a pilot",
             c.StartPilot,
             {**_WHEN, "sites": "Pilot sites", "scope": "What the pilot covers"},
-            lambda t, a, p, cmd, v: t.start_pilot(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.start_pilot(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Pilot started",
             _pilot,
         ),
@@ -100,7 +121,9 @@ ACTIONS: dict[str, Action] = {
                 "target": "Target",
                 "frequency": "How often it is measured",
             },
-            lambda t, a, p, cmd, v: t.define_measure(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.define_measure(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Measure defined",
         ),
         Action(
@@ -116,7 +139,9 @@ ACTIONS: dict[str, Action] = {
                 "denominator": "Denominator",
                 "note": "Note",
             },
-            lambda t, a, p, cmd, v: t.record_measurement(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.record_measurement(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Measurement recorded",
             _measurement,
         ),
@@ -130,7 +155,9 @@ ACTIONS: dict[str, Action] = {
                 "first_period": "Month of the first value",
                 "pasted": "Values, one per line",
             },
-            lambda t, a, p, cmd, v: t.paste_measurements(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.paste_measurements(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Values recorded",
             _paste,
         ),
@@ -146,23 +173,31 @@ ACTIONS: dict[str, Action] = {
                 "denominator": "Denominator",
                 "reason": "Why it is corrected",
             },
-            lambda t, a, p, cmd, v: t.correct_measurement(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.correct_measurement(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Measurement corrected",
+            checks_version=True,
         ),
         Action(
             "retract",
             "Retract a measurement",
             c.RetractMeasurement,
             {**_WHEN, "measurement_id": "Measurement", "reason": "Why it is retracted"},
-            lambda t, a, p, cmd, v: t.retract_measurement(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.retract_measurement(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Measurement retracted",
+            checks_version=True,
         ),
         Action(
             "adoption",
             "Record adoption",
             c.RecordAdoption,
             {**_WHEN, "organisation_id": "Adopting organisation", "scope": "How it was adopted"},
-            lambda t, a, p, cmd, v: t.record_adoption(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.record_adoption(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Adoption recorded",
         ),
         Action(
@@ -170,7 +205,9 @@ ACTIONS: dict[str, Action] = {
             "Log a milestone",
             c.LogMilestone,
             {**_WHEN, "title": "Milestone", "description": "Details"},
-            lambda t, a, p, cmd, v: t.log_milestone(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.log_milestone(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Milestone logged",
             _milestone,
         ),
@@ -179,7 +216,9 @@ ACTIONS: dict[str, Action] = {
             "Record a sponsor's sign-off",
             c.LogMilestone,
             {**_WHEN, "title": "What you are signing off", "description": "Details"},
-            lambda t, a, p, cmd, v: t.log_milestone(a, p, cmd, expected_version=v),
+            lambda t, a, p, cmd, v, k: t.log_milestone(
+                a, p, cmd, expected_version=v, idempotency_key=k
+            ),
             "Sign-off recorded",
             _sign_off,
         ),
@@ -189,8 +228,3 @@ ACTIONS: dict[str, Action] = {
 FELLOW_ACTIONS = ("pilot", "measure", "measurement", "paste", "adoption", "milestone")
 # Offered from each measurement's row rather than as buttons.
 ROW_ACTIONS = ("correct", "retract")
-
-
-def today() -> str:
-    """The default effective date: today."""
-    return date.today().isoformat()

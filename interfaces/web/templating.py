@@ -61,9 +61,16 @@ TEMPLATES.env.globals.update(STAGE_LABELS=STAGE_LABELS, EVENT_LABELS=EVENT_LABEL
 
 
 def is_htmx(request: Request) -> bool:
-    """Whether htmx sent the request for a fragment (boosted navigations want whole pages)."""
+    """Whether htmx asked for a fragment.
+
+    Boosted navigations and history restores (Back to a page htmx no longer has cached) want
+    whole pages.
+    """
+    headers = request.headers
     return (
-        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+        headers.get("HX-Request") == "true"
+        and headers.get("HX-Boosted") != "true"
+        and headers.get("HX-History-Restore-Request") != "true"
     )
 
 

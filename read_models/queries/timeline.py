@@ -90,8 +90,17 @@ def list_projects(
         conditions.append(p.cohort_id == cohort_id)
     if stage:
         conditions.append(p.stage == stage.value)
-    if organisation_id:
-        conditions.append(p.lead_organisation_id == organisation_id)
+    if organisation_id:  # leading, partnering, piloting or adopting, then or now
+        conditions.append(
+            or_(
+                p.lead_organisation_id == organisation_id,
+                p.project_id.in_(
+                    select(involvements.c.project_id).where(
+                        involvements.c.organisation_id == organisation_id
+                    )
+                ),
+            )
+        )
     if sponsor_id:
         conditions.append(p.sponsor_id == sponsor_id)
     if fellow_id:

@@ -58,7 +58,10 @@ def list_all(
     organisation_id: UUID | None = None,
     mine: Annotated[bool, Query(description="Only projects I work on or sponsor.")] = False,
 ) -> Page[ProjectSummary]:
-    """Projects matching the filters, newest proposals first (sponsors see theirs only)."""
+    """Projects matching the filters, newest proposals first (sponsors see theirs only).
+
+    ``organisation_id`` matches projects the organisation leads, partners in, pilots or adopted.
+    """
     visible = None
     if user.role is Role.SPONSOR:
         visible = (user.user_id, user.organisation_ids)

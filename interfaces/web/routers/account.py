@@ -29,10 +29,17 @@ def _safe_next(target: str | None) -> str:
 
 
 def _demo_accounts(svc: AppServices) -> list[tuple[str, str]]:
+    """The demo accounts to list on the front door: never in production.
+
+    Their password is public, so a production deployment (IMPACT_ENVIRONMENT=production) never
+    advertises them, even if someone loaded the demo into it.
+    """
+    if svc.settings.environment == "production":
+        return []
     return [
         (u.user_id, u.role.value)
         for u in svc.identity.list_users()
-        if u.user_id.startswith("demo-")
+        if u.user_id.startswith("demo-") and not u.disabled
     ]
 
 

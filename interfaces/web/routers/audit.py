@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -21,15 +22,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
-from application.identity.service import User
-from application.results import HistoryEntry, ProjectView
+from application.results import HistoryEntry
 from application.tracker import ImpactTracker
 from interfaces.http.deps import AppServices
-from interfaces.http.reading import require_reader
 from interfaces.web.choices import cohort_options, organisation_names
+from interfaces.web.common import readable_project
 from interfaces.web.labels import EVENT_LABELS, SCOPE_LABELS
 from interfaces.web.session import PageUser
-from interfaces.web.templating import render
+from interfaces.web.templating import is_htmx, render
 from read_models.integrity.checkpoints import Checkpoint, list_checkpoints
 from read_models.integrity.proofs import ProjectProof, check_proof, project_proof
 
@@ -160,6 +160,13 @@ def judge(checkpoint: Checkpoint, proof: ProjectProof, total: int) -> Integrity:
     return Integrity(state, checkpoint, len(proof.proofs), total)
 
 
+# The proof re-hashes the log up to the checkpoint (seconds at a million events), so a verdict
+# is kept for a minute per (checkpoint, project, number of events): tampering with the store
+# shows on the page within a minute, and `impact verify` finds it at once.
+VERDICT_SECONDS = 60.0
+_VERDICTS: dict[tuple[int, int, UUID, int], tuple[float, Integrity]] = {}
+
+
 def integrity_of(
     tracker: ImpactTracker, checkpoints: list[Checkpoint], project_id: UUID, total: int
 ) -> Integrity:
@@ -171,7 +178,15 @@ def integrity_of(
     if not checkpoints:
         return Integrity("no_checkpoint", None, 0, total)
     latest = max(checkpoints, key=lambda c: c.seq)
-    return judge(latest, project_proof(tracker, project_id, latest.size), total)
+    key = (id(tracker), latest.seq, project_id, total)
+    remembered = _VERDICTS.get(key)
+    if remembered and time.monotonic() - remembered[0] < VERDICT_SECONDS:
+        return remembered[1]
+    verdict = judge(latest, project_proof(tracker, project_id, latest.size), total)
+    if len(_VERDICTS) > 1024:
+        _VERDICTS.clear()
+    _VERDICTS[key] = (time.monotonic(), verdict)
+    return verdict
 
 
 def _month(text: str) -> str:
@@ -241,12 +256,6 @@ def build_rows(history: list[HistoryEntry], names: dict[str, str]) -> list[Audit
     return rows
 
 
-def _readable(svc: AppServices, user: User, project_id: UUID) -> ProjectView:
-    project = svc.tracker.project(project_id)
-    require_reader(user, project)
-    return project
-
-
 def _names(engine: Engine) -> dict[str, str]:
     """Organisation and cohort names by id (not people: fellows stay as ids)."""
     found = {str(k): v for k, v in organisation_names(engine).items()}
@@ -273,7 +282,7 @@ def audit(
     printable: Annotated[bool, Query(alias="print")] = False,
 ) -> Response:
     """Every event, filtered by type and actor (htmx re-renders the table only)."""
-    project = _readable(svc, user, project_id)
+    project = readable_project(svc, user, project_id)
     engine = svc.read_side.engine
     history = svc.tracker.history(project_id)
     rows = [
@@ -302,7 +311,9 @@ def audit(
             "printable": printable,
             "types": [(t, EVENT_LABELS.get(t, t)) for t in present],
             "actors": _actors(history),
-            "integrity": integrity_of(svc.tracker, checkpoints, project_id, len(history)),
+            "integrity": None
+            if is_htmx(request)  # the filtered table alone does not show it
+            else integrity_of(svc.tracker, checkpoints, project_id, len(history)),
             "checkpoints": sorted(checkpoints, key=lambda c: c.seq, reverse=True)[:10],
             "printed_at": datetime.now(UTC),
         },
@@ -334,7 +345,7 @@ def _attachment(project_id: UUID, extension: str) -> dict[str, str]:
 @router.get("/projects/{project_id}/audit.csv")
 def audit_csv(project_id: UUID, user: PageUser, svc: AppServices) -> Response:
     """The whole history as CSV: one row per event, both time axes, the event's data as JSON."""
-    _readable(svc, user, project_id)
+    readable_project(svc, user, project_id)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -362,7 +373,7 @@ def audit_csv(project_id: UUID, user: PageUser, svc: AppServices) -> Response:
 @router.get("/projects/{project_id}/audit.json")
 def audit_json(project_id: UUID, user: PageUser, svc: AppServices) -> Response:
     """The whole history as JSON: the API's history entries, each with its gap in days."""
-    project = _readable(svc, user, project_id)
+    project = readable_project(svc, user, project_id)
     body = {
         "project_id": str(project_id),
         "title": project.title,

@@ -38,9 +38,8 @@ from domain.spc import (
 )
 from domain.values import Frequency, ImprovementDirection, Role
 from interfaces.http.deps import AppServices
-from interfaces.http.reading import require_reader
+from interfaces.web.common import caught_up, parse_as_at, readable_project, today
 from interfaces.web.forms import FormErrors, attempt, parse
-from interfaces.web.routers.projects import caught_up
 from interfaces.web.session import PageUser
 from interfaces.web.templating import is_htmx, render
 from read_models.queries.charts import Annotation, ChartOptions, MeasureChart, measure_chart
@@ -511,29 +510,12 @@ def _may_change(user: User, project: ProjectView) -> bool:
 def _project_and_measure(
     svc: AppServices, user: User, project_id: UUID, measure_id: UUID
 ) -> tuple[ProjectView, MeasureView]:
-    project = svc.tracker.project(project_id)
-    require_reader(user, project)
+    project = readable_project(svc, user, project_id)
     measure = next((m for m in project.measures if m.measure_id == measure_id), None)
     if measure is None:
         msg = "This project has no such measure."
         raise NotFoundError(msg)
     return project, measure
-
-
-def _as_at(at: str, axis: str, errors: FormErrors) -> AsAt | None:
-    if not at:
-        return None
-    try:
-        day = date.fromisoformat(at)
-    except ValueError:
-        errors.add("at", "The date must be a real date, like 2025-03-31")
-        return None
-    try:
-        chosen = Axis(axis or Axis.EFFECTIVE.value)
-    except ValueError:
-        errors.add("axis", "Choose effective dates or recorded times")
-        return None
-    return AsAt(axis=chosen, moment=day)
 
 
 def _page(
@@ -609,7 +591,7 @@ def show(
         after = svc.tracker.head()  # the live stream asks as soon as the event is stored
     engine = caught_up(svc, after)
     errors = FormErrors()
-    as_at = _as_at(at, axis, errors)
+    as_at = parse_as_at(at, axis or Axis.EFFECTIVE.value, errors)
     return _page(
         request,
         user,
@@ -681,10 +663,6 @@ async def _settle(
     )
 
 
-def _today() -> str:
-    return date.today().isoformat()
-
-
 @router.post("/projects/{project_id}/measures/{measure_id}/recalculate-at-pilot")
 async def recalculate_at_pilot(
     request: Request, project_id: UUID, measure_id: UUID, user: PageUser, svc: AppServices
@@ -699,7 +677,7 @@ async def recalculate_at_pilot(
             return errors
         started = min(p.started_on for p in project.pilots)
         reason = f"The pilot started on {started.day} {started:%B %Y}."
-        data = {"occurred_on": _today(), "measure_id": str(measure_id)}
+        data = {"occurred_on": today(), "measure_id": str(measure_id)}
         return parse(
             c.MarkRecalculation,
             {**data, "from_period": pilot.isoformat(), "reason": reason},
@@ -730,7 +708,7 @@ async def recalculate_from(
 
     def build(values: dict[str, str], _: ProjectView) -> c.Command | FormErrors:
         data = {
-            "occurred_on": _today(),
+            "occurred_on": today(),
             "measure_id": str(measure_id),
             "from_period": values.get("from_period", ""),
             "reason": values.get("recalculation_reason", ""),
@@ -760,7 +738,7 @@ async def remove_recalculation(
 
     def build(values: dict[str, str], _: ProjectView) -> c.Command | FormErrors:
         data = {
-            "occurred_on": _today(),
+            "occurred_on": today(),
             "measure_id": str(measure_id),
             "from_period": values.get("from_period", ""),
         }
@@ -803,7 +781,7 @@ async def ghost(
 
     def build(values: dict[str, str], project: ProjectView) -> c.Command | FormErrors:
         data = {
-            "occurred_on": _today(),
+            "occurred_on": today(),
             "measurement_id": _point_of(project, measure_id, values),
             "reason": values.get("reason", ""),
         }
@@ -831,7 +809,7 @@ async def restore(
     """Bring a ghosted point back into the calculations."""
 
     def build(values: dict[str, str], project: ProjectView) -> c.Command | FormErrors:
-        data = {"occurred_on": _today(), "measurement_id": _point_of(project, measure_id, values)}
+        data = {"occurred_on": today(), "measurement_id": _point_of(project, measure_id, values)}
         return parse(c.RestoreMeasurement, data, GHOST_LABELS, "form")
 
     return await _settle(

@@ -24,9 +24,11 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import Engine
 
+from application.errors import InvalidRequestError
 from domain.values import Stage
 from interfaces.http.deps import AppServices
 from interfaces.web.choices import cohort_options
+from interfaces.web.common import AXES, EARLIEST, LATEST
 from interfaces.web.forms import FormErrors
 from interfaces.web.labels import STAGE_LABELS
 from interfaces.web.session import PageUser
@@ -46,10 +48,6 @@ from read_models.queries.portfolio import (
 router = APIRouter(include_in_schema=False)
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
-AXES = [
-    (Axis.EFFECTIVE.value, "As it was in effect on the date"),
-    (Axis.RECORDED.value, "As recorded by the end of the date"),
-]
 AXIS_CAPTIONS = {
     Axis.EFFECTIVE: "As it was in effect on that date",
     Axis.RECORDED: "As it had been recorded by the end of that day",
@@ -65,7 +63,6 @@ STAGE_COLOURS = ["#768692", "#005eb8", "#330072", "#007f3b"]  # NHS grey, blue, 
 DEFAULT_PACE = 1.0
 Pace = Annotated[float, Query(ge=0.05, le=10.0)]
 # Dates a replay accepts: months either side of any of them are still real dates.
-EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def add_months(day: date, months: int) -> date:
@@ -412,6 +409,9 @@ async def replay_stream(
     A browser that lost the connection reconnects with the last frame's id and carries on from
     the month after it.
     """
+    if not EARLIEST <= start <= LATEST:
+        msg = f"Start the replay at a date between {EARLIEST.year} and {LATEST.year}."
+        raise InvalidRequestError(msg, field="from")
     engine = svc.read_side.engine
     span = await anyio.to_thread.run_sync(history_span, engine, axis)
     every = await anyio.to_thread.run_sync(portfolio, engine)

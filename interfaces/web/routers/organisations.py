@@ -23,6 +23,7 @@ from application.identity.service import User
 from domain.values import Role
 from interfaces.http.deps import AppServices
 from interfaces.http.reading import authorise_read
+from interfaces.web.common import AXES, parse_as_at
 from interfaces.web.forms import FormErrors
 from interfaces.web.labels import SECTOR_LABELS
 from interfaces.web.session import PageUser
@@ -44,7 +45,6 @@ router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 50
 _EVERY = PageParams(page=1, per_page=500)
-AXES = [(Axis.EFFECTIVE.value, "As it was in effect"), (Axis.RECORDED.value, "As recorded then")]
 _BEGAN = {
     "lead": "Began leading",
     "partner": "Joined as a partner in",
@@ -226,21 +226,6 @@ def impact_timeline(rows: list[Involvement]) -> list[TimelineEntry]:
     return sorted(entries, key=lambda e: (e.occurred_on, e.recorded_at, e.project_title))
 
 
-def _as_at(at: str, axis: str, errors: FormErrors) -> AsAt | None:
-    """The as-at point the form asked for, or None for now (refusals go into ``errors``)."""
-    if not at.strip():
-        return None
-    try:
-        day = date.fromisoformat(at.strip())
-    except ValueError:
-        errors.add("at", "Enter a real date, like 2024-03-31")
-        return None
-    if axis not in {a.value for a in Axis}:
-        errors.add("axis", "Choose as it was in effect or as recorded then")
-        return None
-    return AsAt(axis=Axis(axis), moment=day)
-
-
 def _known_ends(rows: list[Involvement], as_at: AsAt | None) -> list[Involvement]:
     """On the recorded axis an end recorded later was not known then, so it is not shown."""
     if as_at is None or as_at.axis is Axis.EFFECTIVE:
@@ -262,7 +247,7 @@ def show(
     svc.tracker.organisation(organisation_id)  # an unknown id is a 404, as in the API
     engine = svc.read_side.engine
     errors = FormErrors()
-    as_at = _as_at(at, axis, errors)
+    as_at = parse_as_at(at, axis, errors)
     impact = organisation_impact(engine, organisation_id, as_at)
     if impact is None:
         msg = "The views have not seen this organisation yet; refresh in a moment."

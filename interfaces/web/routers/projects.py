@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Annotated, Any
-from uuid import UUID
+from urllib.parse import urlencode
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,9 +16,9 @@ from application.identity.service import User
 from application.results import ProjectView
 from domain import commands as c
 from domain.values import AdoptionScope, Frequency, ImprovementDirection, Role, Stage
+from interfaces.http.commands import authorise
 from interfaces.http.deps import AppServices
-from interfaces.http.reading import require_reader
-from interfaces.web.actions import ACTIONS, FELLOW_ACTIONS, ROW_ACTIONS, Action, lines, today
+from interfaces.web.actions import ACTIONS, FELLOW_ACTIONS, ROW_ACTIONS, Action, lines
 from interfaces.web.choices import (
     cohort_options,
     fellow_options,
@@ -26,13 +26,13 @@ from interfaces.web.choices import (
     organisation_options,
     sponsor_options,
 )
+from interfaces.web.common import caught_up, readable_project, today
 from interfaces.web.forms import FormErrors, attempt, parse
 from interfaces.web.labels import SCOPE_LABELS, STAGE_LABELS
 from interfaces.web.session import PageUser
 from interfaces.web.templating import render
 from read_models.queries.common import PageParams
 from read_models.queries.timeline import list_projects, project_timeline
-from read_models.runner import WaitTimeoutError, wait_until_applied
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,16 +48,6 @@ PROPOSAL_LABELS = {
     "sponsor_id": "Sponsor",
     "occurred_on": "Date proposed",
 }
-
-
-def caught_up(svc: AppServices, after: int | None) -> Engine:
-    """The views, once they include notification ``after`` (read-your-writes after a POST)."""
-    engine = svc.read_side.engine
-    if after:
-        # On a timeout the page shows what the views have; the live stream brings the rest.
-        with suppress(WaitTimeoutError):
-            wait_until_applied(engine, after, list(svc.read_side.runner.projections), timeout=5.0)
-    return engine
 
 
 def _visible_to(user: User) -> tuple[str, list[UUID]] | None:
@@ -96,7 +86,7 @@ def search(
         organisation_id=ids["organisation_id"],
         visible_to=_visible_to(user),
     )
-    query = "&".join(f"{k}={v}" for k, v in filters.items() if v)
+    query = urlencode({k: v for k, v in filters.items() if v})
     return render(
         request,
         "projects/index.html",
@@ -106,12 +96,21 @@ def search(
             "errors": errors,
             "query": query,
             "org_names": organisation_names(engine),
-            "organisations": organisation_options(engine),
+            "organisations": _searchable_organisations(engine, user),
             "cohorts": cohort_options(engine),
             "stages": list(STAGE_LABELS.items()),
         },
         fragment="projects/_results.html",
     )
+
+
+def _searchable_organisations(engine: Engine, user: User) -> list[tuple[str, str]]:
+    """Every organisation, but a sponsor's own only (as the organisation pages and API)."""
+    options = organisation_options(engine)
+    if user.role is Role.SPONSOR:
+        mine = {str(o) for o in user.organisation_ids}
+        options = [(value, text) for value, text in options if value in mine]
+    return options
 
 
 def _proposal_context(svc: AppServices, user: User, values: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +133,7 @@ def _proposal_context(svc: AppServices, user: User, values: dict[str, Any]) -> d
         "organisations": organisation_options(engine),
         "team_options": team,
         "sponsors": sponsor_options(svc.identity),
+        "form_key": uuid4().hex,
     }
 
 
@@ -164,6 +164,7 @@ async def propose(request: Request, user: PageUser, svc: AppServices) -> Respons
     _require_fellow(user)
     form = await request.form()
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "csrftoken"}
+    key = values.pop("idempotency_key", "")[:200] or None
     team = [str(v) for v in form.getlist("team_fellow_ids")]
     partners = [str(v) for v in form.getlist("partner_organisation_ids")]
     data = {
@@ -181,7 +182,7 @@ async def propose(request: Request, user: PageUser, svc: AppServices) -> Respons
         def act() -> None:
             nonlocal result
             require_can_propose(user, proposal)
-            result = svc.tracker.propose_project(user.actor, proposal)
+            result = svc.tracker.propose_project(user.actor, proposal, idempotency_key=key)
 
         errors = attempt(act, fallback_field="title")
     else:
@@ -198,12 +199,6 @@ async def propose(request: Request, user: PageUser, svc: AppServices) -> Respons
         f"/projects/{result.aggregate_id}?done=proposed&after={result.notification_id}",
         status_code=303,
     )
-
-
-def _readable_project(svc: AppServices, user: User, project_id: UUID) -> ProjectView:
-    project = svc.tracker.project(project_id)
-    require_reader(user, project)
-    return project
 
 
 def available_actions(user: User, project: ProjectView) -> list[Action]:
@@ -234,38 +229,43 @@ def show(
     after: Annotated[int | None, Query(ge=0, le=2**62)] = None,
 ) -> Response:
     """A project now: its stage, measures, adoption and timeline, and what the user can do."""
-    project = _readable_project(svc, user, project_id)
+    return _project_page(request, svc, user, project_id, done=done, after=after)
+
+
+def _project_page(
+    request: Request,
+    svc: AppServices,
+    user: User,
+    project_id: UUID,
+    *,
+    done: str | None,
+    after: int | None,
+) -> Response:
+    project = readable_project(svc, user, project_id)
+    offered = available_actions(user, project)
     engine = caught_up(svc, after)
     timeline = project_timeline(engine, project_id, None, PageParams(page=1, per_page=500))
-    names = organisation_names(engine)
     return render(
         request,
         "projects/show.html",
         {
             "project": project,
             "timeline": timeline,
-            "org_names": names,
-            "actions": available_actions(user, project),
-            "can_edit": user.role is Role.FELLOW and is_member(user, project),
+            "org_names": organisation_names(engine),
+            "actions": offered,
+            "can_edit": any(a.slug == "measurement" for a in offered),
             "done": DONE.get(done or ""),
         },
+        fragment="projects/_state.html",
     )
 
 
-@router.get("/projects/{project_id}/timeline", response_class=HTMLResponse)
-def timeline_fragment(
+@router.get("/projects/{project_id}/state", response_class=HTMLResponse)
+def state_fragment(
     request: Request, project_id: UUID, user: PageUser, svc: AppServices
 ) -> Response:
-    """The timeline alone: what the live stream asks for when someone records an event."""
-    project = _readable_project(svc, user, project_id)
-    engine = caught_up(svc, svc.tracker.head())
-    timeline = project_timeline(engine, project_id, None, PageParams(page=1, per_page=500))
-    return render(
-        request,
-        "projects/show.html",
-        {"project": project, "timeline": timeline, "org_names": organisation_names(engine)},
-        fragment="projects/_timeline.html",
-    )
+    """The page's changing part alone: what the live stream asks for when someone records."""
+    return _project_page(request, svc, user, project_id, done=None, after=svc.tracker.head())
 
 
 def _action_context(
@@ -280,6 +280,7 @@ def _action_context(
     return {
         "project": project,
         "action": action,
+        "form_key": uuid4().hex,
         "values": {"occurred_on": today(), **values},
         "measures": [(str(m.measure_id), f"{m.name} ({m.unit})") for m in project.measures],
         "measurements": [
@@ -325,7 +326,7 @@ def action_form(
     measurement_id: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     """One command's form (offered only to users who may send it)."""
-    project = _readable_project(svc, user, project_id)
+    project = readable_project(svc, user, project_id)
     action = _action(slug, user, project)
     values = {"measure_id": measure_id, "measurement_id": measurement_id}
     context = _action_context(svc, project, action, values)
@@ -336,13 +337,18 @@ def action_form(
 async def act(
     request: Request, project_id: UUID, slug: str, user: PageUser, svc: AppServices
 ) -> Response:
-    """Send the command against the version the form was opened at; 303 back to the project."""
-    project = _readable_project(svc, user, project_id)
+    """Send the command; 303 back to the project page, which waits for the views to show it.
+
+    The form's idempotency key makes a double submit record once; changes to one measurement
+    also carry the version the form was opened at, and are refused if the project moved on.
+    """
+    project = readable_project(svc, user, project_id)
     action = _action(slug, user, project)
     form = await request.form()
     values: dict[str, Any] = {k: str(v) for k, v in form.items() if k != "csrftoken"}
     seen = values.pop("version", "")
-    expected = int(seen) if seen.isdigit() else None
+    key = values.pop("idempotency_key", "")[:200] or None
+    expected = int(seen) if action.checks_version and seen.isdigit() else None
     command = parse(action.command, action.prepare(values), action.labels, action.main_field)
     result = None
     if isinstance(command, FormErrors):
@@ -352,7 +358,8 @@ async def act(
 
         def send() -> None:
             nonlocal result
-            result = action.send(svc.tracker, user.actor, project_id, parsed, expected)
+            authorise(svc.tracker, user, project_id, parsed)
+            result = action.send(svc.tracker, user.actor, project_id, parsed, expected, key)
 
         errors = attempt(send, fallback_field=action.main_field)
     if errors or result is None:
@@ -360,7 +367,7 @@ async def act(
         return render(
             request,
             f"projects/actions/{action.slug}.html",
-            {**context, "errors": errors, "stale": seen},
+            {**context, "errors": errors},
             status_code=422,
         )
     return RedirectResponse(

@@ -1,5 +1,10 @@
-// Start the NHS.UK frontend's components, and draw any Vega-Lite charts on the page (also after
-// htmx swaps content in). Charts run Vega's expression interpreter: no eval, so the CSP holds.
+// The pages' own behaviour, on top of htmx and the NHS.UK frontend; every page works without it.
+// - start the NHS.UK components, again on content htmx swaps in (error summaries take focus);
+// - draw Vega-Lite charts from their JSON blocks (Vega's interpreter, no eval: the CSP holds);
+// - announce what a swap changed through one persistent status region;
+// - give a hidden tab's live stream back (browsers allow six HTTP/1.1 connections per site),
+//   and catch up when the tab is shown again;
+// - the print buttons.
 import { initAll } from "/assets/nhsuk/nhsuk-frontend.min.js";
 
 document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
@@ -22,9 +27,52 @@ function drawCharts(root) {
   });
 }
 
+function bindPrintButtons(root) {
+  root.querySelectorAll("[data-print]").forEach((button) => {
+    if (button.dataset.printBound) return;
+    button.dataset.printBound = "yes";
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  });
+}
+
 drawCharts(document);
-document.body.addEventListener("htmx:load", (event) => drawCharts(event.target));
-document.querySelectorAll("[data-print]").forEach((button) => {
-  button.hidden = false;
-  button.addEventListener("click", () => window.print());
+bindPrintButtons(document);
+
+document.body.addEventListener("htmx:load", (event) => {
+  drawCharts(event.target);
+  bindPrintButtons(event.target);
+});
+
+document.body.addEventListener("htmx:afterSettle", (event) => {
+  const target = event.detail.target || event.target;
+  if (!(target instanceof Element)) return;
+  initAll({ scope: target.isConnected ? target : document.body });
+  const summary = document.querySelector(".nhsuk-error-summary");
+  if (summary && target.contains(summary)) summary.focus();
+  const news = target.matches("[data-announce]") ? target : target.querySelector("[data-announce]");
+  const status = document.getElementById("live-status");
+  if (news && status) status.textContent = news.textContent.replace(/\s+/g, " ").trim();
+});
+
+const sleeping = new Map();
+
+document.addEventListener("visibilitychange", () => {
+  if (typeof window.htmx === "undefined") return;
+  if (document.hidden) {
+    document.querySelectorAll("[data-live]").forEach((element) => {
+      const marker = document.createComment("live stream paused while the tab is hidden");
+      element.before(marker);
+      sleeping.set(marker, element.cloneNode(true));
+      window.htmx.remove(element); // htmx-ext-sse closes the EventSource on cleanup
+    });
+    return;
+  }
+  sleeping.forEach((copy, marker) => {
+    marker.replaceWith(copy);
+    window.htmx.process(copy);
+    const refresh = copy.querySelector("[hx-trigger]");
+    if (refresh) window.htmx.trigger(refresh, "sse:changed"); // what happened meanwhile
+  });
+  sleeping.clear();
 });

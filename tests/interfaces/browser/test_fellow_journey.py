@@ -40,7 +40,7 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.fill("#title", TITLE)
     page.fill("#problem", "Older people who fall at home wait hours for an ambulance.")
     page.fill("#intended_outcomes", "Fewer conveyances after a fall\nShorter waits on the floor")
-    page.locator("#partner_organisation_ids input").nth(2).check()
+    page.locator("#partner_organisation_ids-options input").nth(2).check()
     page.fill("#occurred_on", f"{_months_ago(len(SERIES) + 2)}-01")
     page.get_by_role("button", name="Propose project").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Project proposed")
@@ -143,7 +143,17 @@ def test_the_pages_work_without_javascript(screens: ScreenFactory) -> None:
     page.goto("/projects/new")
     page.get_by_role("button", name="Propose project").click()
     expect(page.locator(".nhsuk-error-summary")).to_contain_text("Enter project title")
+    expect(page).to_have_title(re.compile("^Error: "))
     screen.shot("no javascript")
+    page.fill("#title", "Discharge to assess without JavaScript")
+    page.fill("#problem", "Patients wait in hospital for assessments that could happen at home.")
+    page.fill("#intended_outcomes", "Shorter stays")
+    page.get_by_role("button", name="Propose project").click()  # a real POST, then the 303
+    expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Project proposed")
+    page.get_by_role("button", name="Log a milestone").click()
+    page.fill("#title", "Agreed with the discharge team")
+    page.get_by_role("button", name="Log a milestone").click()
+    expect(page.locator("#timeline")).to_contain_text("Milestone: Agreed with the discharge team")
 
 
 def test_a_timeline_updates_live_when_someone_else_records(screens: ScreenFactory) -> None:

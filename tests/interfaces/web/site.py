@@ -14,6 +14,7 @@ from pathlib import Path
 from uuid import UUID
 
 import httpx2 as httpx
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.types import ASGIApp
 
@@ -24,7 +25,9 @@ from application.identity.service import IdentityService, NewUser, create_identi
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from domain.values import Role
-from interfaces.http.app import create_app
+from interfaces.http.app import create_api
+from interfaces.http.security import protect_from_csrf
+from interfaces.http.services import Services
 
 FELLOW = "demo-fellow-001"  # leads the demo's first project
 SPONSOR = "demo-sponsor-1"  # sponsors cohort 1's projects
@@ -41,6 +44,7 @@ class Site:
     """The app, its store, and one signed-in client per account."""
 
     app: ASGIApp
+    api: FastAPI
     tracker: ImpactTracker
     identity: IdentityService
     demo: DemoSummary
@@ -57,6 +61,11 @@ class Site:
             sign_in(client, user_id)
             self.clients[user_id] = client
         return self.clients[user_id]
+
+    def app_services(self) -> Services:
+        """The services the running app was built with."""
+        found: Services = self.api.state.services
+        return found
 
     def first_project(self) -> UUID:
         """The demo's first project: led by FELLOW, sponsored by SPONSOR."""
@@ -113,8 +122,9 @@ def demo_site(tmp_path: Path) -> Iterator[Site]:
         ),
     ):
         identity.create_user(account)
-    app = create_app(settings, tracker, identity)
-    site = Site(app, tracker, identity, summary)
+    api = create_api(settings, tracker, identity)
+    app = protect_from_csrf(api, settings)
+    site = Site(app, api, tracker, identity, summary)
     with TestClient(app) as lifespan:  # starts the services and the views' follower
         lifespan.get("/api/ready")
         yield site

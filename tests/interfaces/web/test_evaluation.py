@@ -447,3 +447,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(site: Site, path: str) -> None:
     answer = site.anonymous().get(path)
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/sign-in?next=")
+
+
+def test_a_replay_from_a_date_out_of_range_is_refused_not_crashed(site: Site) -> None:
+    answer = site.as_user(EVALUATOR).get("/portfolio/replay/stream?from=9999-12-31&pace=0.05")
+    assert answer.status_code == 422
+    assert "<html" in answer.text

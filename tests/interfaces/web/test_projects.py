@@ -19,6 +19,7 @@ from tests.interfaces.web.site import (
     FELLOW,
     OUTSIDER,
     SPONSOR,
+    STRANGER,
     Site,
     csrf_of,
     post_form,
@@ -206,7 +207,7 @@ def test_only_the_projects_team_is_offered_changes(site: Site) -> None:
         assert 'id="actions"' not in page
         assert "/correct?" not in page
     sponsor = site.as_user(SPONSOR).get(f"/projects/{project_id}").text
-    assert "Record a sponsor&#39;s sign-off" in sponsor or "sign-off" in sponsor
+    assert f'href="/projects/{project_id}/sign-off"' in sponsor
     assert "Start a pilot" not in sponsor
 
 
@@ -395,15 +396,18 @@ def test_unknown_project_pages_are_404_pages(site: Site) -> None:
     assert "<html" in page.text
 
 
-def test_the_timeline_fragment_serves_htmx_alone_and_browsers_the_whole_page(site: Site) -> None:
+def test_the_live_state_serves_htmx_alone_and_browsers_the_whole_page(site: Site) -> None:
     client = site.as_user(EVALUATOR)
-    path = f"/projects/{site.first_project()}/timeline"
+    path = f"/projects/{site.first_project()}/state"
     fragment = client.get(path, headers=HTMX)
-    assert fragment.text.lstrip().startswith('<section id="timeline"')
+    assert fragment.text.lstrip().startswith('<div id="project-state">')
+    assert '<section id="timeline">' in fragment.text
     assert "Proposed:" in fragment.text
     page = client.get(path)
     assert "<html" in page.text
-    assert '<section id="timeline"' in page.text
+    assert '<div id="project-state">' in page.text
+    restored = client.get(path, headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restored.text  # Back to a page htmx no longer has: the whole page
     assert "HX-Request" in page.headers["vary"]
 
 
@@ -447,3 +451,145 @@ def test_the_front_door_offers_sign_in_and_the_demo_accounts(site: Site) -> None
     assert page.status_code == 200
     assert 'href="/sign-in"' in page.text
     assert FELLOW in page.text
+
+
+def test_the_live_stream_and_state_refuse_who_may_not_read_the_project(site: Site) -> None:
+    project_id = site.first_project()
+    for path in (f"/projects/{project_id}/live", f"/projects/{project_id}/state"):
+        assert site.as_user(STRANGER).get(path).status_code == 403
+        answer = site.anonymous().get(path)
+        assert answer.status_code == 303
+        assert answer.headers["location"].startswith("/sign-in?next=")
+
+
+def test_a_double_submitted_form_records_once(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    page = client.get(f"/projects/{project_id}/milestone").text
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', page)
+    assert key
+    form = {
+        "title": "Clicked twice",
+        "occurred_on": date.today().isoformat(),
+        "idempotency_key": key.group(1),
+        "csrftoken": csrf_of(page),
+    }
+    head = site.tracker.head()
+    first = client.post(f"/projects/{project_id}/milestone", data=form)
+    second = client.post(f"/projects/{project_id}/milestone", data=form)
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert site.tracker.head() == head + 1
+
+
+def test_a_correction_from_a_stale_form_is_refused(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    current = [m for m in site.tracker.project(project_id).measurements if not m.retracted]
+    page = client.get(
+        f"/projects/{project_id}/correct?measurement_id={current[0].measurement_id}"
+    ).text
+    assert f'name="version" value="{site.tracker.project(project_id).version}"' in page
+    post_form(
+        client,
+        f"/projects/{project_id}/milestone",
+        {"title": "Someone else's change", "occurred_on": date.today().isoformat()},
+    )
+    head = site.tracker.head()
+    stale = client.post(
+        f"/projects/{project_id}/correct",
+        data={
+            "measurement_id": str(current[0].measurement_id),
+            "value": "1",
+            "reason": "Opened before the milestone",
+            "occurred_on": date.today().isoformat(),
+            "version": re.search(r'name="version" value="(\d+)"', page).group(1),  # type: ignore[union-attr]
+            "csrftoken": csrf_of(page),
+        },
+    )
+    assert stale.status_code == 422
+    assert site.tracker.head() == head
+
+
+def test_a_sponsor_records_a_sign_off_on_their_project(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(SPONSOR)
+    answer = post_form(
+        client,
+        f"/projects/{project_id}/sign-off",
+        {"title": "Phase one signed off", "occurred_on": date.today().isoformat()},
+    )
+    assert "Sign-off recorded" in _follow(client, answer)
+    last = site.tracker.history(project_id)[-1]
+    assert (last.event_type, last.actor.user_id) == ("MilestoneLogged", SPONSOR)
+    assert site.as_user(STRANGER).get(f"/projects/{project_id}/sign-off").status_code == 403
+
+
+def test_a_form_whose_token_expired_gets_a_page_not_json(site: Site) -> None:
+    client = site.as_user(FELLOW)
+    answer = client.post(
+        f"/projects/{site.first_project()}/milestone",
+        data={"title": "x", "csrftoken": "forged"},
+    )
+    assert answer.status_code == 403
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "Your form had expired" in answer.text
+
+
+def test_signing_in_needs_the_sign_in_pages_token(site: Site) -> None:
+    client = site.anonymous()  # another site's form: no csrftoken cookie, no token
+    answer = client.post("/sign-in", data={"user_id": FELLOW, "password": "impact-demo-2020"})
+    assert answer.status_code == 403
+    assert "impact_session" not in client.cookies
+
+
+def test_search_pages_keep_awkward_search_text_intact(site: Site) -> None:
+    page = site.as_user(EVALUATOR).get("/projects", params={"q": "a"}).text
+    assert "q=a&amp;page=2" in page or "Page 2" not in page
+    odd = site.as_user(EVALUATOR).get("/projects", params={"q": "&#%"}).text
+    assert "q=%26%23%25" in odd or "0 projects found" in odd
+
+
+def test_a_sponsor_filters_search_by_their_own_organisations_only(site: Site) -> None:
+    page = site.as_user(SPONSOR).get("/projects").text
+    options = re.search(r'id="organisation_id".*?</select>', page, re.S)
+    assert options
+    offered = set(re.findall(r'<option value="([0-9a-f-]{36})"', options.group(0)))
+    user = site.identity.get_user(SPONSOR)
+    assert user
+    assert offered == {str(o) for o in user.organisation_ids}
+
+
+def test_searching_by_organisation_finds_projects_it_adopted_or_partners_in(site: Site) -> None:
+    adopted = next(p for p in site.demo.projects if site.tracker.project(p).adoptions)
+    adopter = site.tracker.project(adopted).adoptions[0].organisation_id
+    page = site.as_user(EVALUATOR).get(f"/projects?organisation_id={adopter}", headers=HTMX)
+    assert str(adopted) in page.text
+
+
+def test_a_closed_project_offers_no_changes(site: Site) -> None:
+    closed = next(p for p in site.demo.projects if site.tracker.project(p).status.value == "closed")
+    lead = site.tracker.project(closed).lead_fellow_id
+    member = (
+        next(u for u in site.identity.list_users() if u.fellow_id == lead)
+        if any(u.fellow_id == lead for u in site.identity.list_users())
+        else None
+    )
+    page = site.as_user(EVALUATOR).get(f"/projects/{closed}").text
+    assert 'id="actions"' not in page
+    assert "/correct?" not in page
+    if member is not None:
+        assert "/correct?" not in site.as_user(member.user_id).get(f"/projects/{closed}").text
+
+
+def test_production_never_advertises_the_demo_accounts(site: Site) -> None:
+    from types import SimpleNamespace
+
+    from interfaces.web.routers.account import _demo_accounts
+
+    services = site.app_services()
+    assert _demo_accounts(services)
+    production = SimpleNamespace(
+        settings=services.settings.model_copy(update={"environment": "production"}),
+        identity=services.identity,
+    )
+    assert _demo_accounts(production) == []  # type: ignore[arg-type]
