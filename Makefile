@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint typecheck contracts pytest browser bench bench-http lock clean
+.PHONY: install run test lint typecheck contracts pytest browser bench bench-http bench-commands lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -57,6 +57,9 @@ bench: install
 
 bench-http: install
 	$(BIN)/python -m benchmarks.http
+
+bench-commands: install
+	$(BIN)/python -m benchmarks.commands
 
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock

@@ -125,6 +125,7 @@ class MeasurementRecorded(DomainEvent):
             note=self.note,
             recorded_on=self.occurred_on,
         )
+        aggregate.current_by_period[(self.measure_id, self.period)] = self.measurement_id
 
 
 class MeasurementCorrected(DomainEvent):
@@ -153,8 +154,12 @@ class MeasurementRetracted(DomainEvent):
     reason: str
 
     def apply(self, aggregate: Project) -> None:
-        """Mark the measurement retracted."""
-        aggregate.measurements[self.measurement_id].retracted = True
+        """Mark the measurement retracted: its period is free for a new value."""
+        measurement = aggregate.measurements[self.measurement_id]
+        measurement.retracted = True
+        key = (measurement.measure_id, measurement.period)
+        if aggregate.current_by_period.get(key) == self.measurement_id:
+            del aggregate.current_by_period[key]
 
 
 class ProjectAdopted(DomainEvent):
