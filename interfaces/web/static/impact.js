@@ -16,14 +16,26 @@ function drawCharts(root) {
     const source = document.getElementById(element.dataset.chartSpec);
     if (!source || element.dataset.drawn) return;
     element.dataset.drawn = "yes";
-    window.vegaEmbed(element, JSON.parse(source.textContent), {
-      actions: { export: true, source: false, compiled: false, editor: false },
-      ast: true,
-      expr: window.vega.expressionInterpreter,
-      defaultStyle: false,
-      renderer: "svg",
-      tooltip: false,
-    });
+    // The picture, not its container, is the image: the container also holds the export links.
+    const label = element.getAttribute("aria-label");
+    element.removeAttribute("role");
+    element.removeAttribute("aria-label");
+    window
+      .vegaEmbed(element, JSON.parse(source.textContent), {
+        actions: { export: true, source: false, compiled: false, editor: false },
+        ast: true,
+        expr: window.vega.expressionInterpreter,
+        defaultStyle: false,
+        renderer: "svg",
+        tooltip: false,
+      })
+      .then(() => {
+        const svg = element.querySelector("svg");
+        if (svg && label) {
+          svg.setAttribute("role", "img");
+          svg.setAttribute("aria-label", label);
+        }
+      });
   });
 }
 
