@@ -62,9 +62,14 @@ def measure_chart(
     if series is None:
         return None
     annotations = _annotations(engine, series.measure.project_id, as_at)
-    stored = recalculation_points(engine, measure_id)
+    if as_at is None:
+        stored, ghosts = (
+            recalculation_points(engine, measure_id),
+            ghosted_measurements(engine, measure_id),
+        )
+    else:  # the chart's own settings as they stood then, not today's
+        stored, ghosts = _settings_as_at(engine, series.measure, as_at)
     marks = {_period_of(d) for d in [*stored, *options.recalculate_from]}
-    ghosts = ghosted_measurements(engine, measure_id)
     if options.recalculate_at_pilot:
         pilots = [a.on for a in annotations if a.label == ANNOTATED["PilotStarted"]]
         marks |= {_period_of(min(pilots))} if pilots else set()
@@ -98,6 +103,48 @@ def measure_chart(
         ),
     )
     return MeasureChart(measure=series.measure, as_at=as_at, chart=chart, annotations=annotations)
+
+
+SETTINGS = (
+    "MeasurementGhosted",
+    "MeasurementRestored",
+    "RecalculationMarked",
+    "RecalculationRemoved",
+)
+
+
+def _settings_as_at(
+    engine: Engine, measure: MeasureInfo, as_at: AsAt
+) -> tuple[list[date], dict[UUID, str | None]]:
+    """Recalculation points and ghosted points as they stood at a date, from the timeline.
+
+    The settings are events like any other, so a replay to a past date shows the chart as its
+    readers saw it then (recorded axis) or as it was in effect (effective axis).
+    """
+    e = entries.c
+    query = select(e.event_type, e.data).where(
+        e.project_id == measure.project_id, e.event_type.in_(SETTINGS)
+    )
+    if as_at.axis is Axis.RECORDED:
+        query = query.where(e.recorded_at <= as_at.cutoff)
+    else:
+        query = query.where(e.occurred_on <= as_at.day)
+    marks: set[date] = set()
+    ghosts: dict[UUID, str | None] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query.order_by(e.version)):
+            data = row.data
+            if row.event_type == "MeasurementGhosted":
+                ghosts[UUID(data["measurement_id"])] = data.get("reason")
+            elif row.event_type == "MeasurementRestored":
+                ghosts.pop(UUID(data["measurement_id"]), None)
+            elif data.get("measure_id") == str(measure.measure_id):
+                day = date.fromisoformat(data["from_period"])
+                if row.event_type == "RecalculationMarked":
+                    marks.add(day)
+                else:
+                    marks.discard(day)
+    return sorted(marks), ghosts
 
 
 def _period_of(day: date) -> date:

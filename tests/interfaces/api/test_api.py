@@ -288,6 +288,12 @@ def test_ghosting_and_recalculation_points_shape_the_chart(world: World) -> None
     assert (june["ghost"], june["ghost_reason"], june["signals"]) == (True, "Data outage", [])
     assert len(chart["phases"]) == 2
     assert chart["phases"][0]["limits"]["mean"] < 30  # the outlier is out of the calculation
+    before = world.client.get(  # the day before the settings took effect: the chart as it was
+        f"/api/measures/{measure_id}/chart?minimum_points=5&axis=effective&at=2024-12-20",
+        headers=h,
+    ).json()["chart"]
+    june_then = next(p for p in before["points"] if p["period"] == "2024-06-01")
+    assert (june_then["ghost"], len(before["phases"])) == (False, 1)
     again = world.client.post(
         f"{base}/measures/{measure_id}/recalculations",
         headers=h,
