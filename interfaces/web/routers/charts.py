@@ -493,6 +493,16 @@ def _explain(found: MeasureChart) -> dict[str, Any]:
     }
 
 
+def card_chart(engine: Engine, measure_id: UUID) -> dict[str, Any] | None:
+    """The chart and its icons for a measure's card on the project page (None until viewed)."""
+    found = measure_chart(engine, measure_id, None, OPTIONS)
+    series = measure_series(engine, measure_id)
+    if found is None or series is None or not series.points:
+        return None
+    rows = table_rows(found, {p.period: p.measurement_id for p in series.points})
+    return {"spec": chart_spec(found, rows), "explain": _explain(found), "colours": TAG_COLOURS}
+
+
 def _first_pilot_period(project: ProjectView) -> date | None:
     """The month the first pilot started: where the one-click recalculation starts a phase."""
     if not project.pilots:

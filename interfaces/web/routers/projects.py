@@ -29,6 +29,7 @@ from interfaces.web.choices import (
 from interfaces.web.common import caught_up, readable_project, today
 from interfaces.web.forms import FormErrors, attempt, parse
 from interfaces.web.labels import SCOPE_LABELS, STAGE_LABELS
+from interfaces.web.routers.charts import card_chart
 from interfaces.web.session import PageUser
 from interfaces.web.templating import render
 from read_models.queries.common import PageParams
@@ -254,6 +255,7 @@ def _project_page(
             "org_names": organisation_names(engine),
             "actions": offered,
             "can_edit": any(a.slug == "measurement" for a in offered),
+            "charts": {m.measure_id: card_chart(engine, m.measure_id) for m in project.measures},
             "done": DONE.get(done or ""),
         },
         fragment="projects/_state.html",

@@ -80,6 +80,7 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.fill("#value", "23")
     page.get_by_role("button", name="Record a measurement").click()
     expect(page.locator(".nhsuk-card")).to_contain_text(f"{len(SERIES) + 1} values")
+    expect(page.locator(".nhsuk-card .impact-chart svg")).to_be_visible()  # its SPC chart
     screen.shot("measured")
 
     page.get_by_role("link", name="SPC chart and table for Conveyances after a fall").click()

@@ -593,3 +593,17 @@ def test_production_never_advertises_the_demo_accounts(site: Site) -> None:
         identity=services.identity,
     )
     assert _demo_accounts(production) == []  # type: ignore[arg-type]
+
+
+def test_each_measure_on_the_project_page_shows_its_spc_chart_and_icons(site: Site) -> None:
+    project_id = site.first_project()
+    project = site.tracker.project(project_id)
+    page = site.as_user(EVALUATOR).get(f"/projects/{project_id}").text
+    measured = {m.measure_id for m in project.measurements if not m.retracted}
+    for measure_id in measured:
+        spec = re.search(
+            rf'<script type="application/json" id="spec-{measure_id}">(.*?)</script>', page, re.S
+        )
+        assert spec, f"no chart for measure {measure_id}"
+        assert '"layer"' in spec.group(1)
+    assert "/assets/vega-embed/vega-embed.min.js" in page
