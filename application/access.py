@@ -5,7 +5,10 @@
 | fellow | every project, organisation, portfolio | projects they lead or are on the team of (not the sponsor) |
 | sponsor | projects they sponsor or that involve an organisation they belong to | sign-off milestones on projects they sponsor |
 | evaluator | everything | nothing |
-| admin | everything | programme set-up (systems, organisations, cohorts, fellows, users); sponsor assignment |
+| admin | everything | programme set-up (systems, organisations, cohorts, fellows, users); sponsor assignment; erasure |
+
+Fellows' names and email addresses: admins and the fellow themself only (evaluators see fellows'
+records without them, and pseudonyms in exports).
 """  # noqa: E501
 
 from __future__ import annotations
@@ -101,6 +104,18 @@ def require_reader_of_people(user: User, fellow_id: object) -> None:
         return
     msg = "You can't see other fellows' records."
     raise AccessDeniedError(msg)
+
+
+def can_see_personal_details(user: User, fellow_id: UUID) -> bool:
+    """Whether the user may see a fellow's name and email: admins, and the fellow themself."""
+    return user.role is Role.ADMIN or (user.fellow_id is not None and user.fellow_id == fellow_id)
+
+
+def require_eraser(user: User) -> None:
+    """Erasing a person's details is for admins only: it can't be undone."""
+    if user.role is not Role.ADMIN:
+        msg = "Only an admin can erase a person's details."
+        raise AccessDeniedError(msg)
 
 
 def require_organisation_reader(user: User, organisation_id: object) -> None:

@@ -6,12 +6,13 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.values import (
     Actor,
     AdoptionScope,
     ClosureOutcome,
+    ErasureReason,
     Frequency,
     ImprovementDirection,
     ProjectStatus,
@@ -154,10 +155,76 @@ class CohortView(BaseModel):
 
 
 class FellowView(BaseModel):
-    """A fellow, by id and enrolment only."""
+    """A fellow: enrolment, and personal details opened with their key (or erased)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "fellow_id": "3f0c2a6e-8b1d-4c5e-9f7a-2b3c4d5e6f70",
+                    "version": 1,
+                    "cohort_id": "6a1d9a30-3c2b-4a55-8f0e-1b2c3d4e5f60",
+                    "organisation_id": "7e2ab4cd-4e1b-4f08-a213-dd357d893829",
+                    "role_title": "Advanced paramedic practitioner",
+                    "name": "Ada Okafor",
+                    "email": "ada.okafor@example.nhs.uk",
+                    "erased": False,
+                    "erased_on": None,
+                }
+            ]
+        }
+    )
 
     fellow_id: UUID
     version: int
     cohort_id: UUID
     organisation_id: UUID
     role_title: str
+    name: str | None = Field(
+        description='The name; "[erased]" once erased; null if enrolled before names were '
+        "recorded, or if you may not see it (only admins and the fellow themself may)."
+    )
+    email: str | None = Field(description="The email address; null when erased, absent or hidden.")
+    erased: bool = Field(description="Whether the fellow's personal details were erased.")
+    erased_on: date | None = None
+
+    def without_personal_details(self) -> FellowView:
+        """The same record with name and email left out, for readers who may not see them."""
+        return self.model_copy(update={"name": None, "email": None})
+
+
+class ErasureResult(BaseModel):
+    """What erasing a person did: the event recorded (or found), the key, the accounts."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "fellow_id": "3f0c2a6e-8b1d-4c5e-9f7a-2b3c4d5e6f70",
+                    "version": 2,
+                    "erased_on": "2025-06-02",
+                    "reason": "requested_by_person",
+                    "already_erased": False,
+                    "key_destroyed": True,
+                    "storage_purged": True,
+                    "accounts_anonymised": ["a.okafor"],
+                }
+            ]
+        }
+    )
+
+    fellow_id: UUID
+    version: int = Field(description="The fellow's version after the erasure.")
+    erased_on: date
+    reason: ErasureReason
+    already_erased: bool = Field(
+        description="True if the fellow was erased before: nothing new was recorded."
+    )
+    key_destroyed: bool = Field(description="Whether this request deleted the person's key.")
+    storage_purged: bool = Field(
+        description="Whether the database files were cleared of the deleted key; if false, "
+        "erase again to finish (it records nothing new)."
+    )
+    accounts_anonymised: list[str] = Field(
+        default_factory=list, description="User accounts of the fellow, renamed and disabled."
+    )

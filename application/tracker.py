@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
@@ -29,10 +29,17 @@ from application.errors import (
     StaleVersionError,
     UnknownReferenceError,
 )
-from application.persistence.recorder import CommandKey, StoredOutcome, TrackerRecorder
+from application.persistence.recorder import (
+    CommandKey,
+    PersonKeyStore,
+    StoredOutcome,
+    TrackerRecorder,
+)
+from application.personal_data import PersonKey, new_key, seal
 from application.results import (
     CohortView,
     CommandResult,
+    ErasureResult,
     FellowView,
     HistoryEntry,
     OrganisationView,
@@ -45,7 +52,7 @@ from domain.organisation import Organisation
 from domain.programme import Cohort, Fellow, HealthSystem
 from domain.project import Project
 from domain.project_events import ProjectProposed
-from domain.values import Actor
+from domain.values import Actor, ErasureReason, utc_today
 
 A = TypeVar("A", bound=BaseAggregate[UUID])
 MAX_IDEMPOTENCY_KEY = 200
@@ -80,6 +87,10 @@ class ImpactTracker(Application[UUID]):
     @property
     def _side_tables(self) -> TrackerRecorder:
         return cast(TrackerRecorder, self.recorder)
+
+    @property
+    def _person_keys(self) -> PersonKeyStore:
+        return cast(PersonKeyStore, self.recorder)
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         processing_event.saved_kwargs["event_timestamps"] = [
@@ -143,14 +154,73 @@ class ImpactTracker(Application[UUID]):
     def enrol_fellow(
         self, actor: Actor, command: c.EnrolFellow, *, idempotency_key: str | None = None
     ) -> CommandResult:
-        """Enrol a fellow in a known cohort, employed by a known organisation."""
+        """Enrol a fellow in a known cohort, employed by a known organisation.
+
+        The fellow gets a key of their own, stored with the enrolment in one transaction; the
+        name and email reach the event only sealed with it (``application.personal_data``).
+        """
+        person = PersonKey(uuid4(), new_key(), datetime.now(UTC))
 
         def act() -> Fellow:
             self._require(Cohort, command.cohort_id, "cohort_id")
             self._require(Organisation, command.organisation_id, "organisation_id")
-            return Fellow.enrol(command, actor)
+            return Fellow.enrol(
+                actor,
+                fellow_id=person.person_id,
+                occurred_on=command.occurred_on,
+                cohort_id=command.cohort_id,
+                organisation_id=command.organisation_id,
+                role_title=command.role_title,
+                sealed_name=seal(person.key, person.person_id, "name", command.name),
+                sealed_email=(
+                    seal(person.key, person.person_id, "email", command.email)
+                    if command.email
+                    else None
+                ),
+            )
 
-        return self._create(actor, command, idempotency_key, act)
+        return self._create(actor, command, idempotency_key, act, new_person_keys=[person])
+
+    def erase_person(
+        self,
+        actor: Actor,
+        fellow_id: UUID,
+        reason: ErasureReason = ErasureReason.REQUESTED_BY_PERSON,
+    ) -> ErasureResult:
+        """Erase a fellow's personal details: record ``FellowErased`` and delete their key.
+
+        The event (which names no one) and the key's deletion commit in one transaction, then
+        the database files are purged of the deleted key. Erasing an erased fellow records
+        nothing and is not an error: it answers ``already_erased`` and purges again, so a
+        retry after a crash or a busy database finishes the job. Linked user accounts are the
+        identity service's part (``application.erasure.erase_person`` does both).
+        """
+        fellow = self._load(Fellow, fellow_id)
+        already = fellow.erased
+        destroyed = False
+        if not already:
+            had_key = self._person_keys.person_key(fellow_id) is not None
+            fellow.erase(actor, reason, utc_today())
+            try:
+                self._save(fellow, None, None, shred_person_keys=[fellow_id])
+                destroyed = had_key
+            except ConcurrentWriteError:
+                fellow = self._load(Fellow, fellow_id)
+                if not fellow.erased:
+                    raise
+                already = True  # another erasure got there first
+        purged = self._person_keys.purge_deleted_keys()
+        assert fellow.erased_on is not None
+        assert fellow.erasure_reason is not None
+        return ErasureResult(
+            fellow_id=fellow_id,
+            version=fellow.version,
+            erased_on=fellow.erased_on,
+            reason=fellow.erasure_reason,
+            already_erased=already,
+            key_destroyed=destroyed,
+            storage_purged=purged,
+        )
 
     # -- projects ------------------------------------------------------------------------
 
@@ -574,8 +644,9 @@ class ImpactTracker(Application[UUID]):
         return views.cohort_view(self._load(Cohort, cohort_id))
 
     def fellow(self, fellow_id: UUID) -> FellowView:
-        """A fellow now."""
-        return views.fellow_view(self._load(Fellow, fellow_id))
+        """A fellow now, with name and email opened (or read as erased once the key is gone)."""
+        fellow = self._load(Fellow, fellow_id)
+        return views.fellow_view(fellow, self._person_keys.person_key(fellow_id))
 
     def history(self, project_id: UUID) -> list[HistoryEntry]:
         """Every event of a project in order: who, what, about which date, recorded when."""
@@ -624,12 +695,13 @@ class ImpactTracker(Application[UUID]):
         command: c.Command,
         idempotency_key: str | None,
         act: Callable[[], BaseAggregate[UUID]],
+        **save_kwargs: Any,
     ) -> CommandResult:
         key = self._command_key(actor, idempotency_key, command, None)
         prior = self._prior_outcome(key)
         if prior is not None:
             return prior
-        return self._save(act(), key, None)
+        return self._save(act(), key, None, **save_kwargs)
 
     def _change(
         self,
@@ -661,10 +733,14 @@ class ImpactTracker(Application[UUID]):
         return self._save(aggregate, key, entity_id)
 
     def _save(
-        self, aggregate: BaseAggregate[UUID], key: CommandKey | None, entity_id: UUID | None
+        self,
+        aggregate: BaseAggregate[UUID],
+        key: CommandKey | None,
+        entity_id: UUID | None,
+        **save_kwargs: Any,
     ) -> CommandResult:
         try:
-            recordings = self.save(aggregate, command_key=key)
+            recordings = self.save(aggregate, command_key=key, **save_kwargs)
         except IntegrityError:
             prior = self._prior_outcome(key)
             if prior is not None:
@@ -695,12 +771,14 @@ class ImpactTracker(Application[UUID]):
             raise InvalidRequestError(msg, field="Idempotency-Key")
         # Keys are per user: hash the pair so no user id or key can collide with another's.
         scoped = json.dumps([actor.user_id, idempotency_key])
+        # Personal fields stay out of the fingerprint: a hash of a name would outlive the
+        # person's key (and could be confirmed by guessing), so erasure would not be complete.
         payload = json.dumps(
             [
                 actor.model_dump(mode="json"),
                 type(command).__name__,
                 str(target_id),
-                command.model_dump(mode="json"),
+                command.model_dump(mode="json", exclude=set(command.personal_fields)),
             ],
             sort_keys=True,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from application.personal_data import open_details
 from application.results import (
     AdoptionView,
     CohortView,
@@ -125,14 +126,21 @@ def cohort_view(cohort: Cohort) -> CohortView:
     )
 
 
-def fellow_view(fellow: Fellow) -> FellowView:
-    """A fellow as a plain model."""
+def fellow_view(fellow: Fellow, key: bytes | None) -> FellowView:
+    """A fellow as a plain model, personal details opened with their key (if it still exists)."""
     assert fellow.cohort_id is not None
     assert fellow.organisation_id is not None
+    details = open_details(
+        fellow.id, key, fellow.sealed_name, fellow.sealed_email, erased=fellow.erased
+    )
     return FellowView(
         fellow_id=fellow.id,
         version=fellow.version,
         cohort_id=fellow.cohort_id,
         organisation_id=fellow.organisation_id,
         role_title=fellow.role_title,
+        name=details.name,
+        email=details.email,
+        erased=details.erased,
+        erased_on=fellow.erased_on,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import date, timedelta
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from application.tracker import ImpactTracker
 from domain import commands as c
@@ -101,14 +101,17 @@ def generate(
         assert cohort.system_id is not None
         local = by_system[cohort.system_id]
         lead_org = local[n % len(local)]
+        # Built straight from the domain for speed: with no sealed details (as if enrolled
+        # before names were recorded), so no person keys are needed.
         fellow = Fellow.enrol(
-            c.EnrolFellow(
-                occurred_on=cohort.starts_on,
-                cohort_id=cohort.id,
-                organisation_id=lead_org.id,
-                role_title="Fellow",
-            ),
             ADMIN,
+            fellow_id=uuid4(),
+            occurred_on=cohort.starts_on,
+            cohort_id=cohort.id,
+            organisation_id=lead_org.id,
+            role_title="Fellow",
+            sealed_name=None,
+            sealed_email=None,
         )
         project = _project(
             rng, cohort, fellow, lead_org, local=local, everyone=orgs, proposals_only=proposals_only

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
-from typing import Annotated
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import ConfigDict, Field, model_validator
@@ -17,12 +17,14 @@ from pydantic import ConfigDict, Field, model_validator
 from domain.values import (
     AdoptionScope,
     ClosureOutcome,
+    EmailAddress,
     Frequency,
     Immutable,
     ImprovementDirection,
     LongText,
     OdsCode,
     OptionalNote,
+    PersonName,
     Sector,
     ShortText,
 )
@@ -33,6 +35,10 @@ UserId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9
 
 class Command(Immutable):
     """A request to record one or more events, each with the date it took effect."""
+
+    # Fields holding a person's details in plain text: the application seals them before any
+    # event is built and leaves them out of everything it keeps (such as idempotency records).
+    personal_fields: ClassVar[frozenset[str]] = frozenset()
 
     occurred_on: date = Field(description="The date this happened (the effective date).")
 
@@ -126,7 +132,7 @@ class StartCohort(Command):
 
 
 class EnrolFellow(Command):
-    """Enrol a fellow in a cohort; personal details are kept outside the event store."""
+    """Enrol a fellow in a cohort; their name and email are stored only sealed with their key."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -136,14 +142,24 @@ class EnrolFellow(Command):
                     "cohort_id": "6a1d9a30-3c2b-4a55-8f0e-1b2c3d4e5f60",
                     "organisation_id": "7e2ab4cd-4e1b-4f08-a213-dd357d893829",
                     "role_title": "Advanced paramedic practitioner",
+                    "name": "Ada Okafor",
+                    "email": "ada.okafor@example.nhs.uk",
                 }
             ]
         }
     )
 
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"name", "email"})
+
     cohort_id: UUID
     organisation_id: UUID
     role_title: ShortText
+    name: PersonName = Field(
+        description="The fellow's name: encrypted with their own key, erasable on request."
+    )
+    email: EmailAddress | None = Field(
+        default=None, description="The fellow's email address, encrypted like the name."
+    )
 
 
 class ProposeProject(Command):

@@ -19,7 +19,8 @@ Exception hierarchy::
     ├── MembershipError                join/leave an organisation that is/isn't a partner
     ├── SponsorUnchangedError          assigning the sponsor the project already has
     ├── ClosureError                   a merged project must name the project it merged into
-    └── ChartSettingError              ghosting twice, restoring what isn't ghosted, a mark twice
+    ├── ChartSettingError              ghosting twice, restoring what isn't ghosted, a mark twice
+    └── PersonErasedError              erasing a fellow whose details are already erased
 
 Each class has a stable ``rule`` code (for API bodies and tests) and a message written for the
 fellow who sent the command; ``field`` names the input the rule is about, where there is one.
@@ -141,3 +142,9 @@ class ChartSettingError(DomainError):
     """A chart setting that is already so (or not there to remove)."""
 
     rule = "chart_setting"
+
+
+class PersonErasedError(DomainError):
+    """The fellow's personal details are already erased."""
+
+    rule = "person_erased"

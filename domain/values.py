@@ -109,6 +109,27 @@ LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
 OptionalNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+EmailAddress = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+# Personal data as events carry it: AES-GCM ciphertext under the person's own key, opaque to
+# the domain (the application seals and opens it), so deleting the key erases the person.
+SealedText = Annotated[
+    str, StringConstraints(pattern=r"^aesgcm1:[A-Za-z0-9_-]{38,}$", max_length=4000)
+]
+
+
+class ErasureReason(StrEnum):
+    """Why a person's details were erased: a category, never free text that could name them."""
+
+    REQUESTED_BY_PERSON = "requested_by_person"
+    RETENTION_PERIOD_ENDED = "retention_period_ended"
+    ENROLLED_IN_ERROR = "enrolled_in_error"
+    LEGAL_OBLIGATION = "legal_obligation"
+
+
 def _upper(value: object) -> object:
     return value.strip().upper() if isinstance(value, str) else value
 

@@ -120,9 +120,13 @@ def set_up_programme(tracker: ImpactTracker) -> Programme:
                 cohort_id=cohort.aggregate_id,
                 organisation_id=org,
                 role_title="Ward manager",
+                name=name,
             ),
         )
-        for org in (trust.aggregate_id, council.aggregate_id)
+        for org, name in (
+            (trust.aggregate_id, "Lead Fellow"),
+            (council.aggregate_id, "Other Fellow"),
+        )
     )
     return Programme(
         system.aggregate_id,

@@ -211,3 +211,50 @@ THEMES: list[Theme] = [
         "Step-down flats",
     ),
 ]
+
+# Fictional fellows' names (first and last names combined by fellow number; 20 x 19 distinct
+# pairs), with addresses on a domain reserved for examples, so no real person is named.
+FIRST_NAMES = [
+    "Amara",
+    "Bethan",
+    "Callum",
+    "Deepa",
+    "Eilidh",
+    "Farhan",
+    "Grace",
+    "Hamza",
+    "Imogen",
+    "Jonah",
+    "Kezia",
+    "Lewis",
+    "Maryam",
+    "Niall",
+    "Olusegun",
+    "Priya",
+    "Rhys",
+    "Siobhan",
+    "Tomasz",
+    "Zara",
+]
+LAST_NAMES = [
+    "Ashdown",
+    "Brightwell",
+    "Carrow",
+    "Dunmore",
+    "Ellery",
+    "Fenwick",
+    "Garside",
+    "Holroyd",
+    "Ingleby",
+    "Jessop",
+    "Kilbride",
+    "Lowther",
+    "Marsden",
+    "Northcott",
+    "Ormerod",
+    "Pemberton",
+    "Quayle",
+    "Rushworth",
+    "Stainton",
+]
+EMAIL_DOMAIN = "example.org"

@@ -14,6 +14,9 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from application.demo.catalogue import (
+    EMAIL_DOMAIN,
+    FIRST_NAMES,
+    LAST_NAMES,
     ORGANISATIONS,
     PROGRAMME,
     ROLE_TITLES,
@@ -53,6 +56,13 @@ class DemoSummary:
 def fellow_actor(number: int) -> Actor:
     """The demo user who acts for fellow number ``number``."""
     return Actor(user_id=f"demo-fellow-{number:03d}", role=Role.FELLOW)
+
+
+def fellow_details(number: int) -> tuple[str, str]:
+    """The fictional name and email of fellow number ``number`` (the same on every run)."""
+    first = FIRST_NAMES[number % len(FIRST_NAMES)]
+    last = LAST_NAMES[number % len(LAST_NAMES)]
+    return f"{first} {last}", f"{first}.{last}@{EMAIL_DOMAIN}".lower()
 
 
 def sponsor_user(cohort_index: int) -> str:
@@ -113,7 +123,9 @@ def load_demo(tracker: ImpactTracker, advance: Callable[[int], None] | None = No
         step(1)
         cohort_fellows: list[tuple[int, UUID, UUID]] = []
         for n in range(FELLOWS_PER_COHORT):
+            number = k * FELLOWS_PER_COHORT + n + 1
             organisation_id = summary.organisations[(n * 7 + k) % len(summary.organisations)]
+            name, email = fellow_details(number)
             fellow_id = tracker.enrol_fellow(
                 ADMIN,
                 c.EnrolFellow(
@@ -121,10 +133,12 @@ def load_demo(tracker: ImpactTracker, advance: Callable[[int], None] | None = No
                     cohort_id=cohort_id,
                     organisation_id=organisation_id,
                     role_title=ROLE_TITLES[(n + k) % len(ROLE_TITLES)],
+                    name=name,
+                    email=email,
                 ),
             ).aggregate_id
             summary.fellows.append(fellow_id)
-            cohort_fellows.append((k * FELLOWS_PER_COHORT + n + 1, fellow_id, organisation_id))
+            cohort_fellows.append((number, fellow_id, organisation_id))
             step(1)
         for s in range(PROJECTS_PER_COHORT):
             team = cohort_fellows[s * 4 : (s * 4) + 4]

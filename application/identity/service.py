@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pwdlib import PasswordHash
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.exc import OperationalError
 
 from application.identity.tables import metadata, sessions, tokens, users
+from application.persistence.horizon import wait_until_deleted_rows_are_dead
 from application.settings import Settings
 from domain.values import Actor, Role
 
+ERASED_DISPLAY_NAME = "Erased person"
+PURGE_ATTEMPTS = 20
 UserIdText = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
 ]
@@ -55,6 +61,14 @@ class NewUser(BaseModel):
     organisation_ids: list[UUID] = Field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class AnonymisedAccounts:
+    """The accounts an erasure anonymised, and whether the old rows were purged from disk."""
+
+    user_ids: list[str]
+    purged: bool
+
+
 class IdentityError(Exception):
     """An identity operation refused (duplicate user, unknown user, weak input)."""
 
@@ -83,6 +97,9 @@ def create_identity_engine(settings: Settings) -> Engine:
     def _wal(dbapi_connection: object, _record: object) -> None:
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
         cursor.execute("PRAGMA journal_mode=WAL")
+        # Overwrite freed space with zeros, so an erased person's old display name doesn't
+        # linger in the file's free space after their account is anonymised.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return engine
@@ -138,6 +155,64 @@ class IdentityService:
         with self.engine.connect() as conn:
             rows = conn.execute(select(users).order_by(users.c.user_id)).mappings().all()
         return [_user(r) for r in rows]
+
+    def anonymise_fellow_accounts(self, fellow_id: UUID) -> AnonymisedAccounts:
+        """Anonymise the accounts of an erased fellow.
+
+        Each keeps its user id (events name actors by it) but its display name becomes
+        ``ERASED_DISPLAY_NAME``, it is disabled and loses its password; its API tokens and
+        sessions are deleted, not just revoked. Then the database is purged of the old rows
+        (see ``_purge``). Safe to repeat.
+        """
+        with self.engine.begin() as conn:
+            ids = list(
+                conn.execute(select(users.c.user_id).where(users.c.fellow_id == fellow_id))
+                .scalars()
+                .all()
+            )
+            if ids:
+                conn.execute(
+                    update(users)
+                    .where(users.c.user_id.in_(ids))
+                    .values(display_name=ERASED_DISPLAY_NAME, disabled=True, password_hash=None)
+                )
+                conn.execute(tokens.delete().where(tokens.c.user_id.in_(ids)))
+                conn.execute(sessions.delete().where(sessions.c.user_id.in_(ids)))
+        return AnonymisedAccounts(user_ids=ids, purged=self._purge())
+
+    def _purge(self) -> bool:
+        """Leave no copy of changed or deleted rows in the database files; False: retry later.
+
+        SQLite (``secure_delete`` on every connection) zeroes the old rows in the pages it
+        rewrites; a ``TRUNCATE`` checkpoint then empties the write-ahead log, whose older
+        frames still hold them (it needs a moment without readers). PostgreSQL rewrites the
+        accounts table (``VACUUM FULL``, outside a transaction) once no transaction could
+        still see the old row, so no dead tuple keeps the old name; it waits a few seconds at
+        most for that and for its lock.
+        """
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if self.engine.dialect.name == "sqlite":
+                for _ in range(PURGE_ATTEMPTS):
+                    busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+                    if not busy:
+                        return True
+                    time.sleep(0.05)
+                return False
+
+            def query(sql: str, params: dict[str, str] | None) -> tuple[Any, ...]:
+                result = conn.exec_driver_sql(sql, params) if params else conn.exec_driver_sql(sql)
+                return tuple(result.one())
+
+            if not wait_until_deleted_rows_are_dead(query):
+                return False
+            conn.exec_driver_sql("SET lock_timeout = '5s'")
+            try:
+                conn.exec_driver_sql(f"VACUUM FULL {users.name}")
+            except OperationalError:
+                return False
+            finally:
+                conn.exec_driver_sql("RESET lock_timeout")
+            return True
 
     def count_users(self) -> int:
         """How many accounts exist."""

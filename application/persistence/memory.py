@@ -10,7 +10,14 @@ from uuid import UUID
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
-from application.persistence.recorder import StoredOutcome, command_key, timestamp_rows
+from application.persistence.recorder import (
+    StoredOutcome,
+    command_key,
+    new_person_keys,
+    shredded_person_ids,
+    timestamp_rows,
+)
+from application.personal_data import PersonKey
 
 
 class TrackerMemoryRecorder(POPOApplicationRecorder):
@@ -20,6 +27,7 @@ class TrackerMemoryRecorder(POPOApplicationRecorder):
         super().__init__()
         self._times: dict[UUID, list[tuple[int, datetime]]] = {}
         self._outcomes: dict[str, tuple[str, UUID, int, UUID | None]] = {}
+        self._keys: dict[UUID, PersonKey] = {}
 
     def _insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -40,7 +48,31 @@ class TrackerMemoryRecorder(POPOApplicationRecorder):
                     last.originator_version,
                     key.entity_id,
                 )
+            for person_key in new_person_keys(kwargs):
+                self._keys[person_key.person_id] = person_key
+            for person_id in shredded_person_ids(kwargs):
+                self._keys.pop(person_id, None)
             return notification_ids
+
+    def person_key(self, person_id: UUID) -> bytes | None:
+        """The person's key, or None once it is deleted (or was never made)."""
+        with self._database_lock:
+            found = self._keys.get(person_id)
+            return found.key if found else None
+
+    def person_keys(self) -> list[PersonKey]:
+        """Every key still held, for backups."""
+        with self._database_lock:
+            return sorted(self._keys.values(), key=lambda k: str(k.person_id))
+
+    def restore_person_keys(self, keys: list[PersonKey]) -> None:
+        """Insert keys from a backup."""
+        with self._database_lock:
+            self._keys.update((k.person_id, k) for k in keys)
+
+    def purge_deleted_keys(self) -> bool:
+        """Nothing to purge: a deleted key is gone with the dict entry."""
+        return True
 
     def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
         """The last version recorded at or before ``recorded_at``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -10,10 +11,19 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
 
-from application.persistence.recorder import StoredOutcome, command_key, timestamp_rows
+from application.persistence.recorder import (
+    StoredOutcome,
+    command_key,
+    new_person_keys,
+    shredded_person_ids,
+    timestamp_rows,
+)
+from application.personal_data import PersonKey
 
 TIMES_TABLE = "impact_event_times"
 COMMANDS_TABLE = "impact_commands"
+KEYS_TABLE = "person_keys"
+CHECKPOINT_ATTEMPTS = 20
 
 
 def _sortable(when: datetime) -> str:
@@ -40,6 +50,8 @@ class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {COMMANDS_TABLE} ("
             "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, originator_id TEXT NOT NULL, "
             "originator_version INTEGER NOT NULL, entity_id TEXT) WITHOUT ROWID",
+            f"CREATE TABLE IF NOT EXISTS {KEYS_TABLE} ("
+            "person_id TEXT PRIMARY KEY, key BLOB NOT NULL, created_at TEXT NOT NULL)",
         ]
 
     def _insert_events(
@@ -65,7 +77,68 @@ class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
                     key.entity_id.hex if key.entity_id else None,
                 ),
             )
+        keys, shredded = new_person_keys(kwargs), shredded_person_ids(kwargs)
+        if keys or shredded:
+            # Overwrite freed space with zeros (deleted keys, cells moved by page splits)
+            # instead of leaving old bytes in the file; it stays on for this connection.
+            c.execute("PRAGMA secure_delete=ON")
+            self._insert_keys(c, keys)
+            c.executemany(
+                f"DELETE FROM {KEYS_TABLE} WHERE person_id = ?", [(p.hex,) for p in shredded]
+            )
         return notification_ids
+
+    @staticmethod
+    def _insert_keys(c: SQLiteCursor, keys: Sequence[PersonKey]) -> None:
+        c.executemany(
+            f"INSERT INTO {KEYS_TABLE} VALUES (?, ?, ?)",
+            [(k.person_id.hex, k.key, _sortable(k.created_at)) for k in keys],
+        )
+
+    def person_key(self, person_id: UUID) -> bytes | None:
+        """The person's key, or None once it is deleted (or was never made)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT key FROM {KEYS_TABLE} WHERE person_id = ?", (person_id.hex,))
+            row = c.fetchone()
+            return bytes(row["key"]) if row else None
+
+    def person_keys(self) -> list[PersonKey]:
+        """Every key still held, for backups."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT person_id, key, created_at FROM {KEYS_TABLE} ORDER BY person_id")
+            return [
+                PersonKey(
+                    UUID(r["person_id"]),
+                    bytes(r["key"]),
+                    datetime.fromisoformat(r["created_at"]).replace(tzinfo=UTC),
+                )
+                for r in c.fetchall()
+            ]
+
+    def restore_person_keys(self, keys: list[PersonKey]) -> None:
+        """Insert keys from a backup."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("PRAGMA secure_delete=ON")
+            self._insert_keys(c, keys)
+
+    def purge_deleted_keys(self) -> bool:
+        """Empty the write-ahead log, whose older frames may still hold deleted keys.
+
+        ``secure_delete`` already zeroed the rows in the pages written since; a ``TRUNCATE``
+        checkpoint copies those pages into the database file and cuts the log to zero bytes.
+        It waits for readers to finish, so under load it may report busy: then retry.
+        """
+        if self.datastore.pool.is_sqlite_memory_mode:
+            return True
+        for _ in range(CHECKPOINT_ATTEMPTS):
+            with self.datastore.get_connection(commit=True) as conn:
+                cursor = conn.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = cursor.fetchone()[0]
+            if not busy:
+                return True
+            time.sleep(0.05)
+        return False
 
     def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
         """The last version recorded at or before ``recorded_at``."""

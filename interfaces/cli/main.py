@@ -9,14 +9,14 @@ import csv
 import json
 import logging
 import os
-import secrets
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +25,7 @@ from uuid import UUID
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -32,6 +33,7 @@ from application.archive import ArchiveError, export_archive, import_archive
 from application.bootstrap import create_tracker
 from application.demo.accounts import DEMO_PASSWORD, create_demo_accounts
 from application.demo.loader import load_demo, planned_steps
+from application.erasure import erase_person
 from application.errors import ApplicationError
 from application.identity.service import (
     IdentityError,
@@ -44,20 +46,25 @@ from application.pseudonyms import load_pseudonymiser
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from domain.errors import DomainError
-from domain.values import Role
+from domain.values import SYSTEM_ACTOR, Actor, ErasureReason, Role
 from read_models.bootstrap import UnknownViewError, check_views, create_read_side
 from read_models.integrity.checkpoints import Checkpoint, create_checkpoint
 from read_models.integrity.proofs import check_proof, project_proof
 from read_models.integrity.verify import verify as verify_store
+from read_models.queries.common import AsAt, Axis
 from read_models.queries.exports import (
     MDC_COLUMNS,
     ORGANISATION_COLUMNS,
     PROJECT_COLUMNS,
     STAGE_COLUMNS,
+    ProjectScope,
+    check_dates,
+    check_scope,
     events_jsonl,
     measures_long,
     organisations_table,
     projects_table,
+    scoped_projects,
     stage_transitions,
 )
 
@@ -100,8 +107,9 @@ def serve(
 ) -> None:
     """Serve the web app and JSON API (several processes with --workers).
 
-    With more than one worker the schema is created first, once, here; the workers share a
-    CSRF secret; and the views are left to `impact project --follow` workers.
+    With more than one worker the schema is created first, once, here; the workers share the
+    CSRF secret (IMPACT_SECRET_KEY, or the one kept in the data directory); and the views are
+    left to `impact project --follow` workers.
     """
     import uvicorn
 
@@ -122,7 +130,6 @@ def serve(
         return
     _upgrade(settings)
     os.environ["IMPACT_CREATE_SCHEMA"] = "false"
-    os.environ.setdefault("IMPACT_SECRET_KEY", secrets.token_urlsafe(48))
     os.environ.setdefault("IMPACT_RUN_PROJECTIONS_IN_PROCESS", "false")
     if os.environ["IMPACT_RUN_PROJECTIONS_IN_PROCESS"] == "false":
         out.print("Views are not followed by the API processes: run `impact project --follow`.")
@@ -338,6 +345,111 @@ def tokens_revoke(user_id: Annotated[str, typer.Argument(help="Whose tokens.")])
     out.print(f"Revoked {_identity().revoke_tokens(user_id)} token(s) of {user_id}.")
 
 
+people_app = typer.Typer(
+    help="Fellows' personal details: show them, or erase them (UK GDPR).", no_args_is_help=True
+)
+app.add_typer(people_app, name="people")
+
+
+def _fellow_id(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError:
+        raise CommandFailedError(f"{text!r} is not a fellow id (a UUID).") from None
+
+
+@people_app.command("show")
+def people_show(fellow_id: Annotated[str, typer.Argument(help="The fellow's id.")]) -> None:
+    """Show a fellow's enrolment and personal details (or that they were erased)."""
+    with _tracker() as tracker:
+        found = tracker.fellow(_fellow_id(fellow_id))
+    table = Table("field", "value", title=f"Fellow {found.fellow_id}")
+    rows = {
+        "name": found.name or "(not recorded)",
+        "email": found.email or "",
+        "role": found.role_title,
+        "cohort": str(found.cohort_id),
+        "organisation": str(found.organisation_id),
+        "erased": f"yes, on {found.erased_on}" if found.erased else "no",
+    }
+    for label, value in rows.items():
+        table.add_row(label, escape(value))  # "[erased]" (or a name) is text, not markup
+    out.print(table)
+
+
+def _erasing_actor(by: str | None) -> Actor:
+    """Who the erasure event names: an admin account, or the system (the operator's terminal)."""
+    if by is None:
+        return SYSTEM_ACTOR
+    identity = _identity()
+    try:
+        user = identity.get_user(by)
+    finally:
+        identity.close()
+    if user is None or user.disabled or user.role is not Role.ADMIN:
+        raise CommandFailedError(f"--by must name an enabled admin account; {by} is not one.")
+    return user.actor
+
+
+@people_app.command("erase")
+def people_erase(
+    fellow_id: Annotated[str, typer.Argument(help="The fellow's id.")],
+    reason: Annotated[
+        ErasureReason, typer.Option(help="Why (a category, recorded in the log).")
+    ] = ErasureReason.REQUESTED_BY_PERSON,
+    yes: Annotated[bool, typer.Option("--yes", help="Don't ask for confirmation.")] = False,
+    by: Annotated[
+        str | None, typer.Option(help="The admin account doing this (recorded as the actor).")
+    ] = None,
+) -> None:
+    """Erase a fellow's name and email for good (their key is destroyed); asks first.
+
+    Also renames and disables their user accounts and deletes their tokens and sessions.
+    Running it again for an erased fellow records nothing and finishes any purge left undone.
+    """
+    fid = _fellow_id(fellow_id)
+    actor = _erasing_actor(by)
+    with _tracker() as tracker:
+        found = tracker.fellow(fid)
+        if not found.erased and not yes:
+            who = f"{found.name}, {found.role_title}" if found.name else found.role_title
+            if not typer.confirm(
+                f"Erase the personal details of fellow {fid} ({who})? This can't be undone."
+            ):
+                err.print("Nothing erased: not confirmed.")
+                raise typer.Exit(1)
+        identity = _identity()
+        try:
+            result = erase_person(tracker, identity, actor, fid, reason)
+        finally:
+            identity.close()
+    if result.already_erased:
+        out.print(
+            f"Fellow {fid} was already erased on {result.erased_on}; nothing new was recorded."
+        )
+    else:
+        out.print(
+            f"Erased fellow {fid}: recorded the erasure (reason: {result.reason.value}) and "
+            + (
+                "destroyed their key, so their name and email can never be read again."
+                if result.key_destroyed
+                else "found no key (they were enrolled before names were recorded)."
+            )
+        )
+    if result.accounts_anonymised:
+        out.print(
+            f"Anonymised {len(result.accounts_anonymised)} account(s) "
+            f'({", ".join(result.accounts_anonymised)}): renamed "Erased person", disabled, '
+            "tokens and sessions deleted."
+        )
+    if not result.storage_purged:
+        err.print(
+            "A database was busy, so the erased data may still be in its files (a write-ahead "
+            "log, a dead row): run this command again to finish; it records nothing new."
+        )
+        raise typer.Exit(1)
+
+
 def _first_error(error: Exception) -> str:
     if isinstance(error, ValidationError):
         first = error.errors()[0]
@@ -406,7 +518,10 @@ class ExportFormat(StrEnum):
 
 
 def _write_rows(
-    rows: Iterator[dict[str, Any]], columns: list[str] | None, output: Path | None
+    rows: Iterator[dict[str, Any]],
+    columns: list[str] | None,
+    output: Path | None,
+    what: str = "rows",
 ) -> int:
     """CSV (with ``columns``) or JSON lines to a file or stdout; returns the row count."""
     stream = output.open("w", newline="") if output else sys.stdout
@@ -425,117 +540,312 @@ def _write_rows(
         if output:
             stream.close()
     if output:
-        out.print(f"Wrote {count} rows to {output}.")
+        out.print(f"Wrote {count} {what} to {output}.")
     return count
 
 
 @contextmanager
-def _views() -> Iterator[tuple[ImpactTracker, Any]]:
+def _views(scope: ProjectScope | None = None) -> Iterator[tuple[ImpactTracker, Any]]:
+    """The tracker and the caught-up views; a scope naming an unknown id is refused first."""
     with _tracker() as tracker:
         read_side = create_read_side(_settings(), tracker)
         try:
             read_side.runner.catch_up()
+            if scope is not None:
+                try:
+                    check_scope(read_side.engine, scope)
+                except ApplicationError as e:
+                    raise _bad_filter(e) from None
             yield tracker, read_side.engine
         finally:
             read_side.close()
 
 
 Output = Annotated[Path | None, typer.Option(help="File to write (default: stdout).")]
-CohortOption = Annotated[str | None, typer.Option("--cohort", help="Only this cohort's projects.")]
+CohortOption = Annotated[
+    str | None, typer.Option("--cohort", metavar="ID", help="Only this cohort's projects.")
+]
+SystemOption = Annotated[
+    str | None,
+    typer.Option(
+        "--system",
+        metavar="ID",
+        help="Only the projects of cohorts in this integrated care system.",
+    ),
+]
+OrganisationOption = Annotated[
+    str | None,
+    typer.Option(
+        "--organisation",
+        metavar="ID",
+        help="Only the projects this organisation leads, partners in, pilots or adopted "
+        "(with --as-at: involvements begun by then).",
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option("--since", metavar="DATE", help="Only rows effective on or after (YYYY-MM-DD)."),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option("--until", metavar="DATE", help="Only rows effective on or before (YYYY-MM-DD)."),
+]
+AsAtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-at",
+        metavar="DATE",
+        help="The export as it stood then: a date (YYYY-MM-DD; on the recorded axis, its end) "
+        "or, on the recorded axis, a moment with time zone (2025-03-31T17:00:00Z). Needs --axis.",
+    ),
+]
+AxisOption = Annotated[
+    str | None,
+    typer.Option(
+        "--axis",
+        metavar="recorded|effective",
+        help="With --as-at: recorded (what had been recorded by then) or effective (what had "
+        "taken effect by then).",
+    ),
+]
+
+# The option behind each field a refusal names, so the person sees what they typed.
+_FILTER_OPTIONS = {
+    "cohort_id": "--cohort",
+    "system_id": "--system",
+    "organisation_id": "--organisation",
+    "since": "--since",
+    "until": "--until",
+}
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """An export's filters, parsed and checked."""
+
+    scope: ProjectScope
+    since: date | None
+    until: date | None
+    as_at: AsAt | None
+
+
+def _filters(
+    *,
+    cohort: str | None = None,
+    system: str | None = None,
+    organisation: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    as_at: str | None = None,
+    axis: str | None = None,
+) -> _Filters:
+    """The filters from their options' text, refused (naming the option) before any work."""
+    filters = _Filters(
+        scope=ProjectScope(
+            cohort_id=_filter_id("--cohort", cohort),
+            system_id=_filter_id("--system", system),
+            organisation_id=_filter_id("--organisation", organisation),
+        ),
+        since=_filter_day("--since", since),
+        until=_filter_day("--until", until),
+        as_at=_filter_as_at(as_at, axis),
+    )
+    try:
+        check_dates(filters.since, filters.until)
+    except ApplicationError as e:
+        raise _bad_filter(e) from None
+    return filters
+
+
+def _bad_filter(error: ApplicationError) -> CommandFailedError:
+    option = _FILTER_OPTIONS.get(error.field or "", error.field)
+    return CommandFailedError(f"bad filter {option}: {error.message}")
+
+
+def _filter_id(option: str, text: str | None) -> UUID | None:
+    try:
+        return UUID(text) if text is not None else None
+    except ValueError:
+        raise CommandFailedError(f"bad filter {option}: {text!r} is not an id (a UUID).") from None
+
+
+def _filter_day(option: str, text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text is not None else None
+    except ValueError:
+        msg = f"bad filter {option}: {text!r} is not a date like 2025-03-31."
+        raise CommandFailedError(msg) from None
+
+
+def _filter_as_at(text: str | None, axis: str | None) -> AsAt | None:
+    """An as-at point from ``--as-at`` and ``--axis``: both or neither, as the API asks."""
+    if text is None and axis is None:
+        return None
+    if text is None:
+        raise CommandFailedError("bad filter --axis: give --as-at too.")
+    if axis not in {a.value for a in Axis}:
+        msg = "bad filter --axis: give --axis recorded or --axis effective with --as-at."
+        raise CommandFailedError(msg)
+    try:
+        moment: date | datetime = (
+            date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        )
+    except ValueError:
+        msg = (
+            f"bad filter --as-at: {text!r} is neither a date like 2025-03-31 "
+            "nor a moment like 2025-03-31T17:00:00Z."
+        )
+        raise CommandFailedError(msg) from None
+    if isinstance(moment, datetime) and moment.tzinfo is None:
+        msg = "bad filter --as-at: a moment needs a time zone, for example 2025-03-31T17:00:00Z."
+        raise CommandFailedError(msg)
+    return AsAt(axis=Axis(axis), moment=moment)
 
 
 @export_app.command("events")
 def export_events(
     output: Output = None,
     cohort: CohortOption = None,
-    since: Annotated[str | None, typer.Option(help="Effective on or after (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Effective on or before (YYYY-MM-DD).")] = None,
+    system: SystemOption = None,
+    organisation: OrganisationOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    as_at: AsAtOption = None,
+    axis: AxisOption = None,
     real_ids: Annotated[
         bool, typer.Option(help="People as their real ids, not pseudonyms (admins only).")
     ] = False,
 ) -> None:
     """Every event as JSON lines, both time axes, people as stable pseudonyms."""
-    try:
-        since_day = date.fromisoformat(since) if since else None
-        until_day = date.fromisoformat(until) if until else None
-        cohort_id = UUID(cohort) if cohort else None
-    except ValueError as e:
-        raise CommandFailedError(f"bad filter: {e}") from None
-    with _views() as (tracker, engine):
-        members = None
-        if cohort_id:
-            members = {UUID(r["project_id"]) for r in projects_table(engine, cohort_id=cohort_id)}
+    f = _filters(
+        cohort=cohort,
+        system=system,
+        organisation=organisation,
+        since=since,
+        until=until,
+        as_at=as_at,
+        axis=axis,
+    )
+    with _views(f.scope) as (tracker, engine):
         pseudonym = None if real_ids else load_pseudonymiser(_settings())
-        _write_rows(
-            events_jsonl(
-                tracker, pseudonym, cohort_projects=members, since=since_day, until=until_day
-            ),
-            None,
-            output,
+        rows = events_jsonl(
+            tracker,
+            pseudonym,
+            projects=scoped_projects(engine, f.scope, f.as_at),
+            since=f.since,
+            until=f.until,
+            as_at=f.as_at,
         )
+        _write_rows(rows, None, output)
 
 
 @export_app.command("stage-transitions")
-def export_stage_transitions(output: Output = None, cohort: CohortOption = None) -> None:
+def export_stage_transitions(
+    output: Output = None,
+    cohort: CohortOption = None,
+    system: SystemOption = None,
+    organisation: OrganisationOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    as_at: AsAtOption = None,
+    axis: AxisOption = None,
+) -> None:
     """Each stage each project entered (from, to, effective date, recorded time) as CSV."""
-    with _views() as (_, engine):
-        _write_rows(
-            stage_transitions(engine, cohort_id=UUID(cohort) if cohort else None),
-            STAGE_COLUMNS,
-            output,
-        )
+    f = _filters(
+        cohort=cohort,
+        system=system,
+        organisation=organisation,
+        since=since,
+        until=until,
+        as_at=as_at,
+        axis=axis,
+    )
+    with _views(f.scope) as (_, engine):
+        rows = stage_transitions(engine, scope=f.scope, since=f.since, until=f.until, as_at=f.as_at)
+        _write_rows(rows, STAGE_COLUMNS, output)
 
 
 @export_app.command("projects")
-def export_projects(output: Output = None, cohort: CohortOption = None) -> None:
-    """One row per project (stage, dates, cohort, system, lead organisation) as CSV."""
-    with _views() as (_, engine):
-        _write_rows(
-            projects_table(engine, cohort_id=UUID(cohort) if cohort else None),
-            PROJECT_COLUMNS,
-            output,
-        )
+def export_projects(
+    output: Output = None,
+    cohort: CohortOption = None,
+    system: SystemOption = None,
+    organisation: OrganisationOption = None,
+    as_at: AsAtOption = None,
+    axis: AxisOption = None,
+) -> None:
+    """One row per project (stage, status, dates, cohort, system, lead organisation) as CSV.
+
+    With --as-at, only the projects that existed then, each as it stood then.
+    """
+    f = _filters(cohort=cohort, system=system, organisation=organisation, as_at=as_at, axis=axis)
+    with _views(f.scope) as (_, engine):
+        _write_rows(projects_table(engine, scope=f.scope, as_at=f.as_at), PROJECT_COLUMNS, output)
 
 
 @export_app.command("organisations")
-def export_organisations(output: Output = None) -> None:
+def export_organisations(
+    output: Output = None,
+    system: Annotated[
+        str | None,
+        typer.Option(
+            "--system", metavar="ID", help="Only this integrated care system's organisations."
+        ),
+    ] = None,
+) -> None:
     """One row per organisation as CSV."""
-    with _views() as (_, engine):
-        _write_rows(organisations_table(engine), ORGANISATION_COLUMNS, output)
+    f = _filters(system=system)
+    with _views(f.scope) as (_, engine):
+        rows = organisations_table(engine, system_id=f.scope.system_id)
+        _write_rows(rows, ORGANISATION_COLUMNS, output)
 
 
 @export_app.command("measures")
 def export_measures(
-    output: Annotated[Path | None, typer.Option(help="File to write (default: stdout).")] = None,
+    output: Output = None,
     file_format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = (
         ExportFormat.CSV
     ),
     recalculate_at_pilot: Annotated[
         bool, typer.Option(help="Mark limits to be recalculated from each project's first pilot.")
     ] = True,
+    cohort: CohortOption = None,
+    system: SystemOption = None,
+    organisation: OrganisationOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", metavar="DATE", help="Only periods on or after (YYYY-MM-DD)."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="DATE", help="Only periods on or before (YYYY-MM-DD)."),
+    ] = None,
+    as_at: AsAtOption = None,
+    axis: AxisOption = None,
 ) -> None:
-    """Every measure's points in Making Data Count's long format (one row per point)."""
-    with _tracker() as tracker:
-        read_side = create_read_side(_settings(), tracker)
-        try:
-            read_side.runner.catch_up()
-            stream = output.open("w", newline="") if output else sys.stdout
-            try:
-                writer = csv.DictWriter(stream, fieldnames=MDC_COLUMNS)
-                writer.writeheader()
-                count = 0
-                for row in measures_long(
-                    read_side.engine, recalculate_at_pilot=recalculate_at_pilot
-                ):
-                    writer.writerow(row)
-                    count += 1
-            finally:
-                if output:
-                    stream.close()
-        finally:
-            read_side.close()
-    if output:
-        out.print(f"Wrote {count} points ({file_format.value}) to {output}.")
+    """Every measure's points in Making Data Count's long format (one row per point).
+
+    With --as-at, the measures defined by then, each series as it stood then.
+    """
+    f = _filters(
+        cohort=cohort,
+        system=system,
+        organisation=organisation,
+        since=since,
+        until=until,
+        as_at=as_at,
+        axis=axis,
+    )
+    with _views(f.scope) as (_, engine):
+        rows = measures_long(
+            engine,
+            recalculate_at_pilot=recalculate_at_pilot,
+            scope=f.scope,
+            since=f.since,
+            until=f.until,
+            as_at=f.as_at,
+        )
+        _write_rows(rows, MDC_COLUMNS, output, what=f"points ({file_format.value})")
 
 
 @app.command()

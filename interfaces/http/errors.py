@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException
 
 from application.access import AccessDeniedError
@@ -86,6 +87,15 @@ def install_error_handlers(app: FastAPI) -> None:
         code = "not_found" if exc.status_code == 404 else f"http_{exc.status_code}"
         detail = "There is nothing at this address." if exc.status_code == 404 else str(exc.detail)
         return _refusal(request, exc.status_code, code, detail, None, headers=exc.headers)
+
+    @app.exception_handler(ValidationError)
+    async def _command(request: Request, exc: ValidationError) -> Response:
+        # A command built inside a handler (from path ids and a body) can still break one of
+        # the command's own rules, e.g. a reason of spaces: that is the client's input, a 422.
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "Invalid input."}
+        field = ".".join(str(part) for part in first["loc"])
+        detail = f"{field}: {first['msg']}" if field else str(first["msg"])
+        return _refusal(request, 422, "validation_error", detail, field or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from application.results import CommandResult
-from domain.values import Role
+from domain.values import ErasureReason, Role
 from read_models.queries.common import UtcDateTime
 
 
@@ -159,3 +159,17 @@ class CheckpointOut(BaseModel):
     signed_at: UtcDateTime
     public_key: str = Field(description="Ed25519 public key (hex) that signed it.")
     signature: str
+
+
+class ErasureIn(BaseModel):
+    """Why a fellow's personal details are erased: a category, never free text about them."""
+
+    model_config = {
+        "extra": "forbid",
+        "json_schema_extra": {"examples": [{"reason": "requested_by_person"}]},
+    }
+
+    reason: ErasureReason = Field(
+        description="requested_by_person (a right-to-erasure request), retention_period_ended, "
+        "enrolled_in_error or legal_obligation."
+    )

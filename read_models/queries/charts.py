@@ -12,6 +12,7 @@ from domain.spc import SPCChart, SPCPoint, SPCSettings, spc_chart
 from read_models.queries.common import AsAt, Axis
 from read_models.queries.measures import (
     MeasureInfo,
+    MeasureSeries,
     ghosted_measurements,
     measure_series,
     recalculation_points,
@@ -50,13 +51,17 @@ class MeasureChart(BaseModel):
     annotations: list[Annotation]
 
 
-def measure_chart(
+def charted_points(
     engine: Engine,
     measure_id: UUID,
     as_at: AsAt | None = None,
     options: ChartOptions | None = None,
-) -> MeasureChart | None:
-    """The measure's chart now, or as its series stood at a date (None for an unknown one)."""
+) -> tuple[MeasureSeries, list[Annotation], list[SPCPoint]] | None:
+    """The series and the analyst's marks on it (ghosts, recalculations) now or as at a date.
+
+    The charts and the MDC export share this, so a point is ghosted, or starts a new phase, in
+    both or in neither.
+    """
     options = options or ChartOptions()
     series = measure_series(engine, measure_id, as_at)
     if series is None:
@@ -89,6 +94,21 @@ def measure_chart(
         )
         for k, p in enumerate(series.points)
     ]
+    return series, annotations, points
+
+
+def measure_chart(
+    engine: Engine,
+    measure_id: UUID,
+    as_at: AsAt | None = None,
+    options: ChartOptions | None = None,
+) -> MeasureChart | None:
+    """The measure's chart now, or as its series stood at a date (None for an unknown one)."""
+    options = options or ChartOptions()
+    found = charted_points(engine, measure_id, as_at, options)
+    if found is None:
+        return None
+    series, annotations, points = found
     chart = spc_chart(
         points,
         direction=series.measure.direction,

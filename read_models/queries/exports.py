@@ -2,6 +2,12 @@
 
 Every export is a stream of rows (never the whole log in memory); the interfaces write them as
 CSV or JSON lines and decide whether people appear as pseudonyms (everyone but admins).
+
+The filters are the same everywhere they make sense: a ``ProjectScope`` (cohort, system,
+organisation) narrows every project-shaped export through one subquery, ``since``/``until``
+keep effective dates in a range, and an ``AsAt`` gives the export as it stood at a point on
+either time axis. A filtered export's rows are rows of the unfiltered one, unchanged, except
+that as at a point every row says what was known (recorded axis) or true (effective) then.
 """
 
 from __future__ import annotations
@@ -11,19 +17,133 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, select
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, or_, select
 
+from application.errors import InvalidRequestError, UnknownReferenceError
 from application.tracker import ImpactTracker
+from domain.spc import SPCPoint
+from domain.values import ProjectStatus
 from read_models.envelope import Envelope, decode
-from read_models.queries.charts import ANNOTATED
-from read_models.views.measures import measurements, measures
+from read_models.projection import utc_naive
+from read_models.queries.charts import ANNOTATED, ChartOptions, charted_points
+from read_models.queries.common import AsAt, Axis
+from read_models.queries.portfolio import _stage_column  # the portfolio's as-at stage, shared
+from read_models.views.measures import measures
+from read_models.views.organisations import involvements
 from read_models.views.organisations import organisations as org_table
 from read_models.views.portfolio import cohorts as pf_cohorts
 from read_models.views.portfolio import organisations as pf_organisations
 from read_models.views.portfolio import projects as pf_projects
+from read_models.views.portfolio import stage_changes as pf_changes
 from read_models.views.portfolio import systems as pf_systems
 from read_models.views.timeline import entries, projects
 from read_models.views.timeline import stage_changes as timeline_changes
+
+# Rows fetched per round trip: enough to stream quickly, few enough to keep memory flat.
+BATCH = 1000
+
+
+class ProjectScope(BaseModel):
+    """Which projects an export covers; every filter given applies (none: every project)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cohort_id: UUID | None = None
+    system_id: UUID | None = None  # projects of the cohorts in this integrated care system
+    organisation_id: UUID | None = None  # projects it leads, partners in, pilots or adopted
+
+
+def scoped_project_ids(
+    scope: ProjectScope | None, as_at: AsAt | None = None
+) -> Select[UUID] | None:
+    """The ids of the projects in scope, as the subquery every project-shaped export filters by.
+
+    None when the scope selects every project, so unfiltered exports carry no extra clause.
+    An organisation's projects follow the projects list's rule (leading, partnering, piloting
+    or adopting, then or now); as at a point only involvements begun by then count, so the
+    export as it stood then doesn't name a project the organisation came to later.
+    """
+    if scope is None or scope == ProjectScope():
+        return None
+    p = projects.c
+    query = select(p.project_id)
+    if scope.cohort_id is not None:
+        query = query.where(p.cohort_id == scope.cohort_id)
+    if scope.system_id is not None:
+        in_system = select(pf_cohorts.c.cohort_id).where(pf_cohorts.c.system_id == scope.system_id)
+        query = query.where(p.cohort_id.in_(in_system))
+    if scope.organisation_id is not None:
+        i = involvements.c
+        involved = select(i.project_id).where(
+            i.organisation_id == scope.organisation_id, *_in_force(i.from_on, i.from_at, as_at)
+        )
+        query = query.where(
+            or_(p.lead_organisation_id == scope.organisation_id, p.project_id.in_(involved))
+        )
+    return query
+
+
+def scoped_projects(
+    engine: Engine, scope: ProjectScope | None, as_at: AsAt | None = None
+) -> frozenset[UUID] | None:
+    """The ids of the projects in scope, for filtering the event log (None: every stream).
+
+    The event log can't join the views, so the ids are fetched once: a programme's projects
+    number thousands at most, unlike its events.
+    """
+    query = scoped_project_ids(scope, as_at)
+    if query is None:
+        return None
+    with engine.connect() as conn:
+        return frozenset(conn.execute(query).scalars())
+
+
+def check_dates(since: date | None, until: date | None) -> None:
+    """Refuse a range that ends before it starts: it would give an empty file, not an answer."""
+    if since is not None and until is not None and until < since:
+        msg = f"until ({until}) is before since ({since})."
+        raise InvalidRequestError(msg, field="until")
+
+
+def check_scope(engine: Engine, scope: ProjectScope) -> None:
+    """Refuse an id that names nothing, naming its field (``cohort_id``, ``system_id``...).
+
+    An unknown id would otherwise give an empty file that looks like a true answer.
+    """
+    lookups = (
+        ("cohort_id", "cohort", pf_cohorts.c.cohort_id, scope.cohort_id),
+        ("system_id", "system", pf_systems.c.system_id, scope.system_id),
+        ("organisation_id", "organisation", org_table.c.organisation_id, scope.organisation_id),
+    )
+    with engine.connect() as conn:
+        for field, kind, column, wanted in lookups:
+            found = wanted is None or conn.execute(select(column).where(column == wanted)).first()
+            if not found:
+                msg = f"There is no {kind} with id {wanted}."
+                raise UnknownReferenceError(msg, field=field)
+
+
+def _in_force(
+    occurred_on: ColumnElement[date], recorded_at: ColumnElement[Any], as_at: AsAt | None
+) -> list[ColumnElement[bool]]:
+    """Conditions keeping the rows in force at the point: recorded by then, or effective by then."""
+    if as_at is None:
+        return []
+    if as_at.axis is Axis.RECORDED:
+        return [recorded_at <= as_at.cutoff]
+    return [occurred_on <= as_at.day]
+
+
+def _within(
+    column: ColumnElement[date], since: date | None, until: date | None
+) -> list[ColumnElement[bool]]:
+    """Conditions keeping dates in the inclusive range (either end open)."""
+    return [
+        *([column >= since] if since is not None else []),
+        *([column <= until] if until is not None else []),
+    ]
+
 
 MDC_COLUMNS = [
     "metric_id",
@@ -42,58 +162,69 @@ MDC_COLUMNS = [
 ]
 
 
-def measures_long(engine: Engine, *, recalculate_at_pilot: bool = True) -> Iterator[dict[str, Any]]:
-    """Every current point of every measure, in MDC's long format (streamed, measure by measure).
+def measures_long(
+    engine: Engine,
+    *,
+    recalculate_at_pilot: bool = True,
+    scope: ProjectScope | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    as_at: AsAt | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every point of every measure in scope, in MDC's long format (streamed, measure by measure).
 
-    ``recalculate_limits`` marks the first point on or after the project's first pilot (the
-    one-click choice of the charts); ``annotation`` names milestones that fell in the period.
+    ``recalculate_limits`` and ``ghost`` are the chart's own marks (its recalculation points,
+    and with ``recalculate_at_pilot`` the first point on or after the project's first pilot;
+    its ghosted points), as the charts draw them; ``annotation`` names milestones that fell in
+    the period.
+    As at a point: the measures defined by then, each series as it stood (``measure_series``),
+    and only the pilots and milestones in force. ``since``/``until`` keep periods in a range;
+    the marks are worked out on the whole series first, so a range never moves them.
     """
+    m = measures.c
+    query = (
+        select(measures, projects.c.title)
+        .join(projects, projects.c.project_id == m.project_id)
+        .where(*_in_force(m.defined_on, m.defined_at, as_at))
+    )
+    in_scope = scoped_project_ids(scope, as_at)
+    if in_scope is not None:
+        query = query.where(m.project_id.in_(in_scope))
     with engine.connect() as conn:
-        defined = (
-            conn.execute(
-                select(measures, projects.c.title)
-                .join(projects, projects.c.project_id == measures.c.project_id)
-                .order_by(projects.c.title, measures.c.defined_at)
-            )
-            .mappings()
-            .all()
-        )
-        for measure in defined:
-            yield from _rows(conn, dict(measure), recalculate_at_pilot)
+        defined = conn.execute(query.order_by(projects.c.title, m.defined_at)).mappings().all()
+    options = ChartOptions(recalculate_at_pilot=recalculate_at_pilot)
+    for measure in defined:
+        found = charted_points(engine, measure["measure_id"], as_at, options)
+        if found is None:  # defined after the list was read: it will be in the next export
+            continue
+        for row in _rows(engine, dict(measure), found[2], as_at):
+            if since is not None and row["date"] < since.isoformat():
+                continue
+            if until is not None and row["date"] > until.isoformat():
+                continue
+            yield row
 
 
 def _rows(
-    conn: Any, measure: dict[str, Any], recalculate_at_pilot: bool
+    engine: Engine, measure: dict[str, Any], points: list[SPCPoint], as_at: AsAt | None
 ) -> Iterator[dict[str, Any]]:
-    m, e = measurements.c, entries.c
-    points = conn.execute(
-        select(m.period, m.value)
-        .where(m.measure_id == measure["measure_id"], m.retracted.is_(False))
-        .order_by(m.period)
-    ).all()
-    milestones = conn.execute(
-        select(e.occurred_on, e.event_type, e.data)
-        .where(
-            e.project_id == measure["project_id"], e.event_type.in_([*ANNOTATED, "MilestoneLogged"])
-        )
-        .order_by(e.occurred_on)
-    ).all()
-    pilots = [r.occurred_on for r in milestones if r.event_type == "PilotStarted"]
-    pilot_period = min(pilots).replace(day=1) if pilots else None
-    marked = False
+    e = entries.c
+    with engine.connect() as conn:
+        milestones = conn.execute(
+            select(e.occurred_on, e.event_type, e.data)
+            .where(
+                e.project_id == measure["project_id"],
+                e.event_type.in_([*ANNOTATED, "MilestoneLogged"]),
+                *_in_force(e.occurred_on, e.recorded_at, as_at),
+            )
+            .order_by(e.occurred_on)
+        ).all()
     for point in points:
-        recalculate = bool(
-            recalculate_at_pilot
-            and pilot_period
-            and not marked
-            and point.period >= pilot_period
-            and point is not points[0]
-        )
-        marked = marked or recalculate
+        period = point.period
         notes = [
             ANNOTATED.get(r.event_type) or r.data.get("title", "")
             for r in milestones
-            if (r.occurred_on.year, r.occurred_on.month) == (point.period.year, point.period.month)
+            if (r.occurred_on.year, r.occurred_on.month) == (period.year, period.month)
         ]
         yield {
             "metric_id": str(measure["measure_id"]),
@@ -104,40 +235,53 @@ def _rows(
             "group_type": "project",
             "group_id": str(measure["project_id"]),
             "group_name": measure["title"],
-            "date": point.period.isoformat(),
+            "date": period.isoformat(),
             "value": point.value,
-            "recalculate_limits": recalculate,
-            "ghost": False,
+            "recalculate_limits": point.recalculate,
+            "ghost": point.ghost,
             "annotation": "; ".join(n for n in notes if n),
         }
 
 
 PEOPLE_FIELDS = ("lead_fellow_id", "sponsor_id")
+# Personal details sealed with a person's key: never exported, not even as ciphertext, so an
+# export can't outlive an erasure in a form that a leaked key would open.
+SEALED_FIELDS = frozenset({"sealed_name", "sealed_email"})
 
 
 def events_jsonl(
     tracker: ImpactTracker,
     pseudonym: Callable[[str | None], str | None] | None,
     *,
-    cohort_projects: set[UUID] | None = None,
+    projects: frozenset[UUID] | None = None,
     since: date | None = None,
     until: date | None = None,
+    as_at: AsAt | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Every event with both time axes; people as pseudonyms unless ``pseudonym`` is None.
 
-    Streamed from the event store page by page. Filters: the projects of chosen cohorts (other
-    streams are left out), and an effective-date range.
+    Streamed from the event store page by page. Filters: only these projects' streams (from
+    ``scoped_projects``; other streams are left out), an effective-date range, and as at a
+    point: the events recorded by then, or effective on or before its day.
     """
     start = 1
-    while page := tracker.recorder.select_notifications(start=start, limit=1000):
+    while page := tracker.recorder.select_notifications(start=start, limit=BATCH):
         for envelope in map(decode, page):
-            if cohort_projects is not None and envelope.originator_id not in cohort_projects:
+            if projects is not None and envelope.originator_id not in projects:
                 continue
             day = envelope.occurred_on
             if (since and day < since) or (until and day > until):
                 continue
+            if as_at is not None and not _event_in_force(envelope, as_at):
+                continue
             yield _event_row(envelope, pseudonym)
         start = page[-1].id + 1
+
+
+def _event_in_force(envelope: Envelope, as_at: AsAt) -> bool:
+    if as_at.axis is Axis.RECORDED:
+        return utc_naive(envelope.recorded_at) <= as_at.cutoff
+    return envelope.occurred_on <= as_at.day
 
 
 def _event_row(
@@ -148,6 +292,7 @@ def _event_row(
         k: v
         for k, v in envelope.state.items()
         if k not in {"actor", "timestamp", "occurred_on", "originator_topic"}
+        and k not in SEALED_FIELDS
     }
     for key in PEOPLE_FIELDS:
         if key in data:
@@ -170,14 +315,28 @@ def _event_row(
 STAGE_COLUMNS = ["project_id", "from_stage", "to_stage", "effective_date", "recorded_at"]
 
 
-def stage_transitions(engine: Engine, *, cohort_id: UUID | None = None) -> Iterator[dict[str, Any]]:
-    """Each stage a project entered and the one it left, on both axes (survival analysis)."""
-    s, p = timeline_changes.c, projects.c
-    query = select(s.project_id, s.previous_stage, s.stage, s.occurred_on, s.recorded_at)
-    if cohort_id is not None:
-        query = query.join(projects, p.project_id == s.project_id).where(p.cohort_id == cohort_id)
+def stage_transitions(
+    engine: Engine,
+    *,
+    scope: ProjectScope | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    as_at: AsAt | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Each stage a project entered and the one it left, on both axes (survival analysis).
+
+    As at a point: the transitions recorded by then, or effective on or before its day.
+    """
+    s = timeline_changes.c
+    query = select(s.project_id, s.previous_stage, s.stage, s.occurred_on, s.recorded_at).where(
+        *_within(s.occurred_on, since, until), *_in_force(s.occurred_on, s.recorded_at, as_at)
+    )
+    in_scope = scoped_project_ids(scope, as_at)
+    if in_scope is not None:
+        query = query.where(s.project_id.in_(in_scope))
     with engine.connect() as conn:
-        for row in conn.execute(query.order_by(s.project_id, s.seq)):
+        rows = conn.execution_options(yield_per=BATCH).execute(query.order_by(s.project_id, s.seq))
+        for row in rows:
             yield {
                 "project_id": str(row.project_id),
                 "from_stage": row.previous_stage or "",
@@ -203,9 +362,23 @@ PROJECT_COLUMNS = [
 ]
 
 
-def projects_table(engine: Engine, *, cohort_id: UUID | None = None) -> Iterator[dict[str, Any]]:
-    """One row per project with its current stage, dates and groupings."""
+def projects_table(
+    engine: Engine, *, scope: ProjectScope | None = None, as_at: AsAt | None = None
+) -> Iterator[dict[str, Any]]:
+    """One row per project in scope with its stage, status, dates and groupings.
+
+    As at a point: only the projects that existed then (proposal recorded by the moment, or
+    effective by the day), each with the stage the portfolio gives it then, and the status,
+    pilot and adoption dates of the events in force then.
+    """
     p, c, o, y = pf_projects.c, pf_cohorts.c, pf_organisations.c, pf_systems.c
+    status: ColumnElement[str] = p.status
+    piloted_on: ColumnElement[date | None] = p.piloted_on
+    adopted_on: ColumnElement[date | None] = p.adopted_on
+    if as_at is not None:
+        status = _status_then(as_at)
+        piloted_on = _first_effective("PilotStarted", as_at)
+        adopted_on = _first_effective("ProjectAdopted", as_at)
     query = (
         select(
             p.project_id,
@@ -216,20 +389,37 @@ def projects_table(engine: Engine, *, cohort_id: UUID | None = None) -> Iterator
             y.name.label("system"),
             o.name.label("lead"),
             o.sector,
-            p.stage,
-            p.status,
+            _stage_column(as_at),
+            status.label("status"),
             p.proposed_on,
-            p.piloted_on,
-            p.adopted_on,
+            piloted_on.label("piloted_on"),
+            adopted_on.label("adopted_on"),
         )
         .join(pf_cohorts, c.cohort_id == p.cohort_id)
         .join(pf_systems, y.system_id == c.system_id)
         .join(pf_organisations, o.organisation_id == p.lead_organisation_id)
     )
-    if cohort_id is not None:
-        query = query.where(p.cohort_id == cohort_id)
+    if as_at is not None and as_at.axis is Axis.RECORDED:
+        # The portfolio's recorded stage: each project's last stage change recorded by then
+        # (a project with none had not been proposed yet, so the inner join leaves it out).
+        latest = (
+            select(pf_changes.c.project_id, func.max(pf_changes.c.seq).label("seq"))
+            .where(pf_changes.c.recorded_at <= as_at.cutoff)
+            .group_by(pf_changes.c.project_id)
+            .subquery()
+        )
+        query = query.join(latest, latest.c.project_id == p.project_id).join(
+            pf_changes,
+            and_(pf_changes.c.project_id == latest.c.project_id, pf_changes.c.seq == latest.c.seq),
+        )
+    elif as_at is not None:
+        query = query.where(p.proposed_on <= as_at.day)
+    in_scope = scoped_project_ids(scope, as_at)
+    if in_scope is not None:
+        query = query.where(p.project_id.in_(in_scope))
     with engine.connect() as conn:
-        for r in conn.execute(query.order_by(c.number, p.title)):
+        rows = conn.execution_options(yield_per=BATCH).execute(query.order_by(c.number, p.title))
+        for r in rows:
             yield {
                 "project_id": str(r.project_id),
                 "title": r.title,
@@ -246,14 +436,63 @@ def projects_table(engine: Engine, *, cohort_id: UUID | None = None) -> Iterator
             }
 
 
+_STATUS_EVENTS = {
+    "ProjectPaused": ProjectStatus.PAUSED.value,
+    "ProjectResumed": ProjectStatus.ACTIVE.value,
+    "ProjectClosed": ProjectStatus.CLOSED.value,
+}
+
+
+def _first_effective(event_type: str, as_at: AsAt) -> ColumnElement[date | None]:
+    """The earliest effective date of a project's events of one kind in force at the point."""
+    e = entries.c
+    return (
+        select(func.min(e.occurred_on))
+        .where(
+            e.project_id == pf_projects.c.project_id,
+            e.event_type == event_type,
+            *_in_force(e.occurred_on, e.recorded_at, as_at),
+        )
+        .scalar_subquery()
+    )
+
+
+def _status_then(as_at: AsAt) -> ColumnElement[str]:
+    """The status the last pause, resume or close in force gives (active if none).
+
+    "Last" is in version order on the recorded axis, in effective order on the effective one.
+    """
+    e = entries.c
+    order = [e.version.desc()]
+    if as_at.axis is Axis.EFFECTIVE:
+        order.insert(0, e.occurred_on.desc())
+    last = (
+        select(e.event_type)
+        .where(
+            e.project_id == pf_projects.c.project_id,
+            e.event_type.in_(list(_STATUS_EVENTS)),
+            *_in_force(e.occurred_on, e.recorded_at, as_at),
+        )
+        .order_by(*order)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return case(_STATUS_EVENTS, value=last, else_=ProjectStatus.ACTIVE.value)
+
+
 ORGANISATION_COLUMNS = ["organisation_id", "name", "sector", "system_id", "ods_code"]
 
 
-def organisations_table(engine: Engine) -> Iterator[dict[str, Any]]:
-    """One row per organisation."""
+def organisations_table(
+    engine: Engine, *, system_id: UUID | None = None
+) -> Iterator[dict[str, Any]]:
+    """One row per organisation, or per organisation of one integrated care system."""
     o = org_table.c
+    query = select(org_table).order_by(o.name)
+    if system_id is not None:
+        query = query.where(o.system_id == system_id)
     with engine.connect() as conn:
-        for r in conn.execute(select(org_table).order_by(o.name)):
+        for r in conn.execution_options(yield_per=BATCH).execute(query):
             yield {
                 "organisation_id": str(r.organisation_id),
                 "name": r.name,

@@ -120,9 +120,11 @@ class PortfolioProjection(Projection):
     """Stage dates, stage changes and measurement spans of every project, with groupings."""
 
     name: ClassVar[str] = "portfolio"
+    version: ClassVar[int] = 2  # 2: fellows are listed (version 1 never asked for them)
     metadata: ClassVar[MetaData] = metadata
     event_types: ClassVar[frozenset[str]] = frozenset(
         {
+            "FellowEnrolled",
             "SystemRegistered",
             "CohortStarted",
             "OrganisationRegistered",

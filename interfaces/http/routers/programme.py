@@ -7,13 +7,21 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from application.access import require_admin, require_organisation_reader, require_reader_of_people
+from application.access import (
+    can_see_personal_details,
+    require_admin,
+    require_eraser,
+    require_organisation_reader,
+    require_reader_of_people,
+)
+from application.erasure import erase_person
 from application.errors import NotFoundError
-from application.results import CohortView, FellowView, OrganisationView, SystemView
+from application.results import CohortView, ErasureResult, FellowView, OrganisationView, SystemView
 from domain import commands as c
 from domain.values import Sector
 from interfaces.http.commands import reply
 from interfaces.http.deps import (
+    AppServices,
     AsAtParam,
     CurrentUser,
     ExpectedVersion,
@@ -22,7 +30,7 @@ from interfaces.http.deps import (
     Tracker,
     Views,
 )
-from interfaces.http.schemas import CommandOut
+from interfaces.http.schemas import CommandOut, ErasureIn
 from read_models.queries.common import Page
 from read_models.queries.organisations import (
     OrganisationImpact,
@@ -194,6 +202,29 @@ def enrol_fellow(
 
 @router.get("/fellows/{fellow_id}")
 def fellow(fellow_id: UUID, user: CurrentUser, tracker: Tracker) -> FellowView:
-    """A fellow's enrolment (admins, evaluators and the fellow)."""
+    """A fellow's enrolment (admins, evaluators and the fellow).
+
+    Name and email are shown to admins and the fellow themself only; evaluators get them as
+    null. An erased fellow reads as name "[erased]", email null, `erased: true`.
+    """
     require_reader_of_people(user, fellow_id)
-    return tracker.fellow(fellow_id)
+    found = tracker.fellow(fellow_id)
+    if can_see_personal_details(user, fellow_id):
+        return found
+    return found.without_personal_details()
+
+
+@router.post("/fellows/{fellow_id}/erasure")
+def erase_fellow(
+    fellow_id: UUID, body: ErasureIn, user: CurrentUser, svc: AppServices
+) -> ErasureResult:
+    """Erase a fellow's personal details for good (admins): UK GDPR right to erasure.
+
+    Records a `FellowErased` event (who, when, the reason's category; nothing about the
+    person) and deletes the fellow's key, so their name and email, stored only encrypted with
+    it, can never be read again; the log and its hashes are untouched. Their user accounts
+    are renamed "Erased person" and disabled, and their tokens and sessions deleted. Erasing
+    an erased fellow records nothing and answers `already_erased: true`.
+    """
+    require_eraser(user)
+    return erase_person(svc.tracker, svc.identity, user.actor, fellow_id, body.reason)

@@ -122,7 +122,15 @@ ROWS = [
             "cohort_id": str(ids["cohort"]),
             "organisation_id": str(ids["trust"]),
             "role_title": "Nurse",
+            "name": f"New Fellow {ids['n']}",
         },
+    ),
+    Row(
+        "erase fellow",
+        "POST",
+        "/api/fellows/{new_fellow}/erasure",
+        {"admin"},
+        body=lambda w, ids: {"reason": "requested_by_person"},
     ),
     Row("projects", "GET", "/api/projects", EVERYONE),
     Row(
@@ -375,6 +383,17 @@ def test_each_role_is_allowed_or_refused_as_the_policy_says(world: World, row: R
             "other_org": other_org,
             "n": next(counter),
         }
+        if "{new_fellow}" in row.path:  # erasure is for good: a fresh fellow for each caller
+            ids["new_fellow"] = world.tracker.enrol_fellow(
+                ADMIN,
+                c.EnrolFellow(
+                    occurred_on=date(2024, 1, 8),
+                    cohort_id=world.programme.cohort_id,
+                    organisation_id=world.programme.trust_id,
+                    role_title="Nurse",
+                    name="To Be Erased",
+                ),
+            ).aggregate_id
         if row.prepare:
             row.prepare(world, project)
         path = row.path.format(**ids)

@@ -333,3 +333,13 @@ def test_exports_stream_with_people_as_pseudonyms_except_for_admins(world: World
     assert csv_text.splitlines()[0].startswith("project_id,title,cohort_id")
     assert str(project_id) in csv_text
 
+
+def test_a_correction_whose_reason_is_only_spaces_is_a_422_naming_the_field(world: World) -> None:
+    project_id, _, measurement_id = world.new_project()
+    answer = world.client.post(
+        f"/api/projects/{project_id}/measurements/{measurement_id}/corrections",
+        headers=world.headers("member"),
+        json={"occurred_on": "2024-04-03", "value": 21, "reason": "   "},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["field"] == "reason"

@@ -607,3 +607,10 @@ def test_each_measure_on_the_project_page_shows_its_spc_chart_and_icons(site: Si
         assert spec, f"no chart for measure {measure_id}"
         assert '"layer"' in spec.group(1)
     assert "/assets/vega-embed/vega-embed.min.js" in page
+
+
+def test_a_fellow_can_choose_teammates_from_their_cohort(site: Site) -> None:
+    page = site.as_user(FELLOW).get("/projects/new").text
+    team = re.search(r'id="team_fellow_ids-options".*?</fieldset>', page, re.S)
+    assert team, "no team choices on the proposal form"
+    assert len(re.findall(r'name="team_fellow_ids"', team.group(0))) >= 10
