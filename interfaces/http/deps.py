@@ -1,4 +1,9 @@
-"""Typed dependencies: the services, the signed-in user, concurrency headers, paging, as-at."""
+"""Typed dependencies: the services, the signed-in user, concurrency headers, paging, as-at.
+
+Dependencies that only read the request are ``async def``: FastAPI runs a plain ``def``
+dependency in a worker thread, and those hops were most of a cheap request's cost.  The ones
+that touch a database (the user's token or session, waiting for the views) stay ``def``.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ class ViewsBehindError(ApplicationError):
     code = "views_behind"
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """The services built at start-up."""
     found: Services = request.app.state.services
     return found
@@ -39,7 +44,7 @@ def services(request: Request) -> Services:
 AppServices = Annotated[Services, Depends(services)]
 
 
-def tracker(svc: AppServices) -> ImpactTracker:
+async def tracker(svc: AppServices) -> ImpactTracker:
     """The event-sourced application."""
     return svc.tracker
 
@@ -97,7 +102,7 @@ def views(
 Views = Annotated[Engine, Depends(views)]
 
 
-def expected_version(
+async def expected_version(
     if_match: Annotated[
         str | None, Header(description='The version you saw, as its ETag: "3".')
     ] = None,
@@ -115,7 +120,7 @@ def expected_version(
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]
 
 
-def idempotency_key(
+async def idempotency_key(
     key: Annotated[
         str | None,
         Header(
@@ -133,7 +138,7 @@ def idempotency_key(
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PageParams:
@@ -144,7 +149,7 @@ def page_params(
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def as_at(
+async def as_at(
     axis: Annotated[
         Axis | None,
         Query(description="recorded: as we knew it then; effective: as it was in effect then"),
