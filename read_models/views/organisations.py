@@ -77,6 +77,9 @@ involvements = Table(
     Column("to_at", DateTime),
     Index("organisation_involvements_by_org", "organisation_id", "from_on"),
     Index("organisation_involvements_by_role", "role", "from_on"),
+    # A project's partners (read access checks): without it SQLite's planner walks every
+    # partner row through the role index (10 ms at national scale instead of 0.1).
+    Index("organisation_involvements_by_project_role", "project_id", "role"),
 )
 
 
@@ -84,6 +87,7 @@ class OrganisationsProjection(Projection):
     """Organisations and their involvement in projects, on both time axes."""
 
     name: ClassVar[str] = "organisations"
+    version: ClassVar[int] = 2  # 2: an index of involvements by project
     metadata: ClassVar[MetaData] = metadata
     event_types: ClassVar[frozenset[str]] = frozenset(
         {
