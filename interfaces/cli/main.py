@@ -522,20 +522,38 @@ def _write_rows(
     columns: list[str] | None,
     output: Path | None,
     what: str = "rows",
+    total: int | None = None,
 ) -> int:
-    """CSV (with ``columns``) or JSON lines to a file or stdout; returns the row count."""
+    """CSV (with ``columns``) or JSON lines to a file or stdout; returns the row count.
+
+    Rows are written as they stream in; on a terminal a progress bar on stderr counts them
+    (with ``total``, an estimate of how many to expect, it also shows the time left).
+    """
     stream = output.open("w", newline="") if output else sys.stdout
     count = 0
+    progress = Progress(
+        TextColumn(f"Exporting {what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
     try:
-        writer = csv.DictWriter(stream, fieldnames=columns) if columns else None
-        if writer:
-            writer.writeheader()
-        for row in rows:
+        with progress:
+            task = progress.add_task(what, total=total)
+            writer = csv.DictWriter(stream, fieldnames=columns) if columns else None
             if writer:
-                writer.writerow(row)
-            else:
-                stream.write(json.dumps(row, ensure_ascii=False) + "\n")
-            count += 1
+                writer.writeheader()
+            for row in rows:
+                if writer:
+                    writer.writerow(row)
+                else:
+                    stream.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+                if count % 500 == 0:
+                    progress.update(task, completed=count)
     finally:
         if output:
             stream.close()
@@ -736,7 +754,7 @@ def export_events(
             until=f.until,
             as_at=f.as_at,
         )
-        _write_rows(rows, None, output)
+        _write_rows(rows, None, output, what="events", total=tracker.head())
 
 
 @export_app.command("stage-transitions")
