@@ -33,7 +33,7 @@ from interfaces.web.routers.charts import card_chart
 from interfaces.web.session import PageUser
 from interfaces.web.templating import render
 from read_models.queries.common import PageParams
-from read_models.queries.timeline import list_projects, project_timeline
+from read_models.queries.timeline import ProjectTimeline, list_projects, project_timeline
 
 router = APIRouter(include_in_schema=False)
 
@@ -233,6 +233,18 @@ def show(
     return _project_page(request, svc, user, project_id, done=done, after=after)
 
 
+TIMELINE_PAGE = 500
+
+
+def _latest_timeline(engine: Engine, project_id: UUID) -> ProjectTimeline | None:
+    """The timeline with its newest events: the last page (the audit view has every one)."""
+    first = project_timeline(engine, project_id, None, PageParams(page=1, per_page=TIMELINE_PAGE))
+    if first is None or first.entries.total <= TIMELINE_PAGE:
+        return first
+    last = -(-first.entries.total // TIMELINE_PAGE)
+    return project_timeline(engine, project_id, None, PageParams(page=last, per_page=TIMELINE_PAGE))
+
+
 def _project_page(
     request: Request,
     svc: AppServices,
@@ -245,7 +257,7 @@ def _project_page(
     project = readable_project(svc, user, project_id)
     offered = available_actions(user, project)
     engine = caught_up(svc, after)
-    timeline = project_timeline(engine, project_id, None, PageParams(page=1, per_page=500))
+    timeline = _latest_timeline(engine, project_id)
     return render(
         request,
         "projects/show.html",

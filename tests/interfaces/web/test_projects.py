@@ -614,3 +614,42 @@ def test_a_fellow_can_choose_teammates_from_their_cohort(site: Site) -> None:
     team = re.search(r'id="team_fellow_ids-options".*?</fieldset>', page, re.S)
     assert team, "no team choices on the proposal form"
     assert len(re.findall(r'name="team_fellow_ids"', team.group(0))) >= 10
+
+
+def test_a_long_timeline_shows_the_newest_events_first(site: Site) -> None:
+    from domain import commands as c
+    from domain.values import Actor, ImprovementDirection, Role
+
+    project_id = site.first_project()
+    lead = Actor(user_id=FELLOW, role=Role.FELLOW)
+    today = date.today()
+    for n in range(3):  # enough pasted values for more than one page of 500 events
+        measure_id = site.tracker.define_measure(
+            lead,
+            project_id,
+            c.DefineMeasure(
+                occurred_on=today,
+                name=f"Long series {n}",
+                unit="per month",
+                direction=ImprovementDirection.DOWN,
+            ),
+        ).entity_id
+        assert measure_id is not None
+        site.tracker.paste_measurements(
+            lead,
+            project_id,
+            c.PasteMeasurements(
+                occurred_on=today,
+                measure_id=measure_id,
+                first_period=date(today.year - 20, 1, 1),
+                pasted="\n".join(str(10 + k % 5) for k in range(200)),
+            ),
+        )
+    last = site.tracker.log_milestone(
+        lead, project_id, c.LogMilestone(occurred_on=today, title="The newest thing")
+    )
+    page = site.as_user(EVALUATOR).get(f"/projects/{project_id}?after={last.notification_id}")
+    latest = re.search(r'id="latest-events">(.*?)</ol>', page.text, re.S)
+    assert latest
+    assert "Milestone: The newest thing" in latest.group(1)
+    assert "events before these are in the" in page.text
