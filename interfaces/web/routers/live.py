@@ -30,11 +30,18 @@ async def live(
 
     async def events() -> AsyncIterator[str]:
         seen = project.version
+        head = await anyio.to_thread.run_sync(svc.tracker.head)
         yield ": connected\n\n"
         waited = 0.0
         while waited < STREAM_SECONDS and not await request.is_disconnected():
             await anyio.sleep(poll)
             waited += poll
+            # One cheap question per poll (has anything been recorded at all?); the project is
+            # loaded only when the log has moved on.
+            latest = await anyio.to_thread.run_sync(svc.tracker.head)
+            if latest == head:
+                continue
+            head = latest
             now = await anyio.to_thread.run_sync(svc.tracker.project, project_id)
             if now.version != seen:
                 seen = now.version
