@@ -2,69 +2,26 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from uuid import UUID
 
 import httpx2 as httpx
 import pytest
 
 from application.bootstrap import create_tracker
-from application.identity.service import IdentityService, NewUser, create_identity_engine
 from application.settings import Settings
-from domain.values import Role
-from tests.conftest import FELLOW, proposal, set_up_programme
-from tests.serving import CLI, free_port, impact_env, wait_until_up
+from tests.serving import ServedProject, served_project
 
 pytestmark = pytest.mark.slow
 
 
-@dataclass
-class Server:
-    """A served app and a token for the project's lead fellow."""
-
-    url: str
-    token: str
-    project_id: UUID
-    settings: Settings
+Server = ServedProject
 
 
 @pytest.fixture
 def server(shared_settings: Settings) -> Iterator[Server]:
-    settings = shared_settings
-    tracker = create_tracker(settings)
-    programme = set_up_programme(tracker)
-    project_id = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
-    tracker.close()
-    identity = IdentityService(create_identity_engine(settings))
-    identity.create_user(
-        NewUser(
-            user_id="lead",
-            display_name="Lead",
-            role=Role.FELLOW,
-            fellow_id=programme.lead_fellow_id,
-        )
-    )
-    token = identity.create_token("lead")
-    identity.close()
-    port = free_port()
-    process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)],
-        env=impact_env(settings),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url)
-    except httpx.TransportError:
-        process.kill()
-        raise
-    yield Server(url, token, project_id, settings)
-    process.terminate()
-    process.wait(timeout=30)
+    with served_project(shared_settings) as served:
+        yield served
 
 
 def _post(server: Server, headers: dict[str, str], title: str) -> int:
