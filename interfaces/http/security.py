@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -103,14 +105,17 @@ def csrf_secret(settings: Settings) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Written whole to a private file, then linked into place: a process racing this one
+    # either links its own first or reads a complete secret, never an empty, half-written one.
+    handle, draft = tempfile.mkstemp(dir=path.parent, prefix=".secret-key-")
     try:
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process of this deployment made it first
-        return path.read_text(encoding="ascii").strip()
-    secret = secrets.token_urlsafe(48)
-    with os.fdopen(handle, "w", encoding="ascii") as file:
-        file.write(secret)
-    return secret
+        with os.fdopen(handle, "w", encoding="ascii") as file:
+            file.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):  # another process of this deployment won
+            os.link(draft, path)
+    finally:
+        os.unlink(draft)
+    return path.read_text(encoding="ascii").strip()
 
 
 def protect_from_csrf(app: ASGIApp, settings: Settings) -> ASGIApp:

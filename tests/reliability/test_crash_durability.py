@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from read_models.runner import ProjectionRunner
 from read_models.views import all_projections
 from tests.conftest import FELLOW, proposal, set_up_programme
 from tests.read_models.dump import dump_views
-from tests.serving import CLI, free_port, impact_env, wait_until_up
+from tests.serving import impact_env, start_server
 
 CYCLES = 20
 pytestmark = pytest.mark.slow
@@ -54,15 +53,13 @@ def test_no_acknowledged_write_is_lost_when_the_api_is_killed(
     acknowledged: list[str] = []
     attempts = 0
     for cycle in range(CYCLES):
-        port = free_port()
-        server = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        wait_until_up(url)
+        server = start_server(env)
+        url = server.url
+        try:
+            server.wait_until_up()
+        except BaseException:
+            server.stop()
+            raise
         stop = threading.Event()
 
         def write(cycle: int = cycle, url: str = url, stop: threading.Event = stop) -> None:
@@ -86,8 +83,9 @@ def test_no_acknowledged_write_is_lost_when_the_api_is_killed(
         writer = threading.Thread(target=write)
         writer.start()
         time.sleep(rng.uniform(0.3, 1.0))
-        server.send_signal(signal.SIGKILL)
-        server.wait(timeout=30)
+        server.process.send_signal(signal.SIGKILL)
+        server.stop()
+        server.log.unlink()
         stop.set()
         writer.join(timeout=30)
 

@@ -8,9 +8,7 @@ views equal a clean rebuild.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,7 +30,7 @@ from read_models.views import all_projections
 from read_models.views.timeline import entries
 from tests.conftest import FELLOW, proposal, set_up_programme
 from tests.read_models.dump import dump_views
-from tests.serving import free_port, wait_until_up
+from tests.serving import CLI, impact_env, serving
 
 pytestmark = pytest.mark.slow
 
@@ -64,16 +62,8 @@ class Deployment:
 @pytest.fixture
 def deployment(shared_settings: Settings) -> Iterator[Deployment]:
     settings = shared_settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IMPACT_")}
-    env |= {
-        "IMPACT_DATA_DIR": str(settings.data_dir),
-        "IMPACT_LOG_LEVEL": "warning",
-        "IMPACT_PROJECTION_POLL_SECONDS": "0.05",
-    }
-    if settings.database_url:
-        env["IMPACT_DATABASE_URL"] = settings.database_url
-    cli = [sys.executable, "-m", "interfaces.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, check=True, capture_output=True)
+    env = impact_env(settings, IMPACT_PROJECTION_POLL_SECONDS="0.05")
+    subprocess.run([*CLI, "db", "upgrade"], env=env, check=True, capture_output=True)
     tracker = create_tracker(settings.model_copy(update={"create_schema": False}))
     project_id = tracker.propose_project(FELLOW, proposal(set_up_programme(tracker))).aggregate_id
     identity = IdentityService(create_identity_engine(settings), create_schema=False)
@@ -84,18 +74,18 @@ def deployment(shared_settings: Settings) -> Iterator[Deployment]:
     token = identity.create_token("lead")
     identity.close()
     tracker.close()
-    port = free_port()
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    api = subprocess.Popen([*cli, "serve", "--workers", "2", "--port", str(port)], env=env, **quiet)  # type: ignore[call-overload]
-    worker = subprocess.Popen([*cli, "project", "--follow"], env=env, **quiet)  # type: ignore[call-overload]
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url)
+    worker = subprocess.Popen(
+        [*CLI, "project", "--follow"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
-        yield Deployment(url, token, api, project_id, settings)
+        with serving(env, "--workers", "2") as api:
+            yield Deployment(api.url, token, api.process, project_id, settings)
     finally:
-        for process in (api, worker):
-            process.terminate()
-            process.wait(timeout=30)
+        worker.terminate()
+        worker.wait(timeout=30)
 
 
 def test_two_api_processes_and_a_worker_record_each_command_once_in_every_view(

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, sync_playwright
 
 from application.settings import Settings
-from tests.serving import CLI, free_port, impact_env, wait_until_up
+from tests.serving import CLI, impact_env, serving
 
 CHROMIUM = os.environ.get("IMPACT_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTEFACTS = Path(__file__).resolve().parents[3] / "test-artefacts" / "browser"
@@ -80,17 +80,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracker]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("browser-store"))
     env = impact_env(settings, IMPACT_LIVE_POLL_SECONDS="0.2")
     subprocess.run([*CLI, "demo"], env=env, check=True, capture_output=True)
-    port = free_port()
-    server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(url)
-        yield Tracker(url, settings)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with serving(env) as server:
+        yield Tracker(server.url, settings)
 
 
 @pytest.fixture(scope="session")
