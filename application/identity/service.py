@@ -16,7 +16,7 @@ from uuid import UUID
 
 from pwdlib import PasswordHash
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, select, update
 from sqlalchemy.exc import OperationalError
 
 from application.identity.tables import metadata, sessions, tokens, users
@@ -79,6 +79,27 @@ def _digest(secret: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+# Every API request looks its user up: built once, these skip building the query per request.
+_TOKEN_USER = (
+    select(users)
+    .join(tokens, tokens.c.user_id == users.c.user_id)
+    .where(
+        tokens.c.token_hash == bindparam("digest"),
+        tokens.c.revoked_at.is_(None),
+        users.c.disabled.is_(False),
+    )
+)
+_SESSION_USER = (
+    select(users)
+    .join(sessions, sessions.c.user_id == users.c.user_id)
+    .where(
+        sessions.c.session_hash == bindparam("digest"),
+        sessions.c.expires_at > bindparam("now"),
+        users.c.disabled.is_(False),
+    )
+)
 
 
 def create_identity_engine(settings: Settings) -> Engine:
@@ -262,19 +283,7 @@ class IdentityService:
     def user_for_token(self, token: str) -> User | None:
         """The enabled user a live token belongs to."""
         with self.engine.connect() as conn:
-            row = (
-                conn.execute(
-                    select(users)
-                    .join(tokens, tokens.c.user_id == users.c.user_id)
-                    .where(
-                        tokens.c.token_hash == _digest(token),
-                        tokens.c.revoked_at.is_(None),
-                        users.c.disabled.is_(False),
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = conn.execute(_TOKEN_USER, {"digest": _digest(token)}).mappings().first()
         return _user(row) if row else None
 
     # -- sessions ------------------------------------------------------------------------
@@ -296,19 +305,8 @@ class IdentityService:
     def user_for_session(self, session: str) -> User | None:
         """The enabled user of a live session."""
         with self.engine.connect() as conn:
-            row = (
-                conn.execute(
-                    select(users)
-                    .join(sessions, sessions.c.user_id == users.c.user_id)
-                    .where(
-                        sessions.c.session_hash == _digest(session),
-                        sessions.c.expires_at > _now(),
-                        users.c.disabled.is_(False),
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            found = conn.execute(_SESSION_USER, {"digest": _digest(session), "now": _now()})
+            row = found.mappings().first()
         return _user(row) if row else None
 
     def end_session(self, session: str) -> None:
