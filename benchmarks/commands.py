@@ -10,7 +10,9 @@ For each engine (SQLite, and PostgreSQL when reachable), in one run:
   table of the same shape — commands/s and the ratio (goal >= 0.5), with p50/p99 latency;
 - the bulk path: ``paste_measurements`` of ``--batch`` values in one command against one
   multi-row ``INSERT`` of as many rows in one transaction — events/s and the ratio.
-The machine is shared and noisy, so only ratios measured in the same run are claimed.
+The machine is shared and noisy, so only ratios measured in the same run are claimed, and the
+two sides take turns (blocks of 100 single commands, then 100 raw inserts; one paste, then one
+raw batch) so that a change of load during the run falls on both.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
@@ -100,109 +103,121 @@ def _new_measure(tracker: ImpactTracker, project_id: UUID, name: str) -> UUID:
     return result.entity_id
 
 
-def app_single(tracker: ImpactTracker, commands: int) -> Rate:
-    """``record_measurement`` one at a time, spread over 20 projects' new measures."""
-    projects = _open_projects(tracker, 20)
-    measures = [(p, _new_measure(tracker, p, "Bench single")) for p in projects]
-    months = _months_back(commands // len(measures) + 1)
-    latencies = []
-    for n in range(commands):
-        project_id, measure_id = measures[n % len(measures)]
-        command = c.RecordMeasurement(
-            occurred_on=date.today(),
-            measure_id=measure_id,
-            period=months[n // len(measures)],
-            value=float(n % 50),
-        )
-        started = time.perf_counter()
-        tracker.record_measurement(FELLOW, project_id, command)
-        latencies.append(time.perf_counter() - started)
-    return _rate(latencies)
+Row = tuple[str, int, str, bytes]
+Write = Callable[[list[Row]], None]
+BLOCK = 100  # single commands timed in turn with as many raw inserts
 
 
-def app_bulk(tracker: ImpactTracker, batch: int, batches: int) -> Rate:
-    """``paste_measurements`` of ``batch`` values per command (events/s)."""
-    projects = _open_projects(tracker, batches)
-    first = _months_back(batch)[-1]
-    pasted = "\n".join(str(40 + n % 7) for n in range(batch))
-    latencies = []
-    for project_id in projects:
-        measure_id = _new_measure(tracker, project_id, "Bench bulk")
-        command = c.PasteMeasurements(
-            occurred_on=date.today(), measure_id=measure_id, first_period=first, pasted=pasted
-        )
-        started = time.perf_counter()
-        tracker.paste_measurements(FELLOW, project_id, command)
-        latencies.append(time.perf_counter() - started)
-    return _rate(latencies, batch)
-
-
-def _rows(count: int, topic: str, state: bytes) -> Iterator[tuple[str, int, str, bytes]]:
+def _rows(count: int, topic: str, state: bytes) -> Iterator[Row]:
     stream = str(uuid.uuid4())
     for version in range(1, count + 1):
         yield (stream, version, topic, state)
 
 
-def raw_runs(
-    write: Callable[[list[tuple[str, int, str, bytes]]], None],
-    sizes: Sizes,
-    sample: tuple[str, bytes],
+def _timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def single_runs(
+    tracker: ImpactTracker, write: Write, sample: tuple[str, bytes], commands: int
 ) -> tuple[Rate, Rate]:
-    """Single-row transactions, then multi-row ones, through ``write`` (one call = one commit)."""
-    topic, state = sample
-    batch = sizes.batch
-    single = []
-    for row in _rows(sizes.commands, topic, state):
-        started = time.perf_counter()
-        write([row])
-        single.append(time.perf_counter() - started)
-    bulk = []
-    for _ in range(sizes.batches):
-        rows = list(_rows(batch, topic, state))
-        started = time.perf_counter()
-        write(rows)
-        bulk.append(time.perf_counter() - started)
-    return _rate(single), _rate(bulk, batch)
+    """Single commands against single-row ``INSERT`` + ``COMMIT``, in alternating blocks.
+
+    ``record_measurement`` one at a time, over 20 projects' new measures, then as many raw
+    single-row transactions, ``BLOCK`` of each in turn.
+
+    Alternating blocks means a change in the shared machine's load falls on both sides
+    alike, so the ratio measures the application rather than when each side happened to run.
+    """
+    projects = _open_projects(tracker, 20)
+    measures = [(p, _new_measure(tracker, p, "Bench single")) for p in projects]
+    months = _months_back(commands // len(measures) + 1)
+    raw_rows = _rows(commands, *sample)
+    app: list[float] = []
+    raw: list[float] = []
+    for block in range(0, commands, BLOCK):
+        numbers = range(block, min(block + BLOCK, commands))
+        for n in numbers:
+            project_id, measure_id = measures[n % len(measures)]
+            command = c.RecordMeasurement(
+                occurred_on=date.today(),
+                measure_id=measure_id,
+                period=months[n // len(measures)],
+                value=float(n % 50),
+            )
+            app.append(_timed(partial(tracker.record_measurement, FELLOW, project_id, command)))
+        for _ in numbers:
+            raw.append(_timed(partial(write, [next(raw_rows)])))
+    return _rate(app), _rate(raw)
 
 
-def _app_runs(tracker: ImpactTracker, sizes: Sizes) -> dict[str, Rate]:
-    generate(tracker, sizes.projects)
-    return {
-        "app single": app_single(tracker, sizes.commands),
-        "app bulk": app_bulk(tracker, sizes.batch, sizes.batches),
-    }
+def bulk_runs(
+    tracker: ImpactTracker, write: Write, sample: tuple[str, bytes], batch: int, batches: int
+) -> tuple[Rate, Rate]:
+    """Pasted columns against multi-row inserts, taking turns (events/s on both sides).
+
+    Each ``paste_measurements`` of ``batch`` values is followed by one multi-row ``INSERT`` of
+    as many rows in one transaction.
+    """
+    projects = _open_projects(tracker, batches)
+    first = _months_back(batch)[-1]
+    pasted = "\n".join(str(40 + n % 7) for n in range(batch))
+    app: list[float] = []
+    raw: list[float] = []
+    for project_id in projects:
+        measure_id = _new_measure(tracker, project_id, "Bench bulk")
+        command = c.PasteMeasurements(
+            occurred_on=date.today(), measure_id=measure_id, first_period=first, pasted=pasted
+        )
+        app.append(_timed(partial(tracker.paste_measurements, FELLOW, project_id, command)))
+        raw.append(_timed(partial(write, list(_rows(batch, *sample)))))
+    return _rate(app, batch), _rate(raw, batch)
+
+
+def _runs(
+    tracker: ImpactTracker, write: Write, sample: tuple[str, bytes], sizes: Sizes
+) -> dict[str, Rate]:
+    results = {}
+    results["app single"], results["raw single"] = single_runs(
+        tracker, write, sample, sizes.commands
+    )
+    results["app bulk"], results["raw bulk"] = bulk_runs(
+        tracker, write, sample, sizes.batch, sizes.batches
+    )
+    return {k: results[k] for k in ("app single", "app bulk", "raw single", "raw bulk")}
 
 
 def run_sqlite(folder: Path, sizes: Sizes) -> dict[str, Rate]:
     """Both paths on a SQLite store, and the raw limit on a table in the same database file."""
     settings = Settings(data_dir=folder)
     tracker = create_tracker(settings)
-    try:
-        results = _app_runs(tracker, sizes)
-    finally:
-        tracker.close()
     conn = sqlite3.connect(folder / "events.sqlite", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    (ddl,) = conn.execute(
-        "SELECT sql FROM sqlite_master WHERE type='table' AND name='stored_events'"
-    ).fetchone()
-    conn.execute(ddl.replace("stored_events", "raw_events", 1))
-    row = conn.execute(
-        "SELECT topic, state FROM stored_events WHERE topic LIKE '%MeasurementRecorded' LIMIT 1"
-    ).fetchone()
+    try:
+        generate(tracker, sizes.projects)
+        conn.execute("PRAGMA journal_mode=WAL")
+        (ddl,) = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type='table' AND name='stored_events'"
+        ).fetchone()
+        conn.execute(ddl.replace("stored_events", "raw_events", 1))
+        row = conn.execute(
+            "SELECT topic, state FROM stored_events WHERE topic LIKE '%MeasurementRecorded' LIMIT 1"
+        ).fetchone()
 
-    def write(rows: list[tuple[str, int, str, bytes]]) -> None:
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO raw_events (originator_id, originator_version, topic, state) "
-            "VALUES (?, ?, ?, ?)",
-            rows,
-        )
-        conn.execute("COMMIT")
+        def write(rows: list[Row]) -> None:
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO raw_events (originator_id, originator_version, topic, state) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            conn.execute("COMMIT")
 
-    results["raw single"], results["raw bulk"] = raw_runs(write, sizes, (row[0], row[1]))
-    conn.close()
-    return results
+        return _runs(tracker, write, (row[0], row[1]), sizes)
+    finally:
+        conn.close()
+        tracker.close()
 
 
 @contextmanager
@@ -223,38 +238,39 @@ def run_postgres(admin_url: str, folder: Path, sizes: Sizes) -> dict[str, Rate]:
         settings = Settings(database_url=url, data_dir=folder)
         tracker = create_tracker(settings)
         try:
-            results = _app_runs(tracker, sizes)
+            generate(tracker, sizes.projects)
+            with psycopg.connect(url, autocommit=True) as conn:
+                found = conn.execute(
+                    "SELECT table_name FROM information_schema.columns "
+                    "WHERE column_name = 'originator_version' AND table_name LIKE '%%_events' "
+                    "AND table_schema = 'public'"
+                ).fetchone()
+                assert found is not None, "no events table"
+                table = sql.Identifier(found[0])
+                conn.execute(
+                    sql.SQL("CREATE TABLE raw_events (LIKE {} INCLUDING ALL)").format(table)
+                )
+                sample = conn.execute(
+                    sql.SQL(
+                        "SELECT topic, state FROM {} "
+                        "WHERE topic LIKE '%%MeasurementRecorded' LIMIT 1"
+                    ).format(table)
+                ).fetchone()
+                assert sample is not None
+                topic, state = sample
+
+                def write(rows: list[Row]) -> None:
+                    with conn.transaction(), conn.cursor() as cur:
+                        cur.executemany(
+                            "INSERT INTO raw_events "
+                            "(originator_id, originator_version, topic, state) "
+                            "VALUES (%s, %s, %s, %s)",
+                            rows,
+                        )
+
+                return _runs(tracker, write, (topic, bytes(state)), sizes)
         finally:
             tracker.close()
-        with psycopg.connect(url, autocommit=True) as conn:
-            found = conn.execute(
-                "SELECT table_name FROM information_schema.columns "
-                "WHERE column_name = 'originator_version' AND table_name LIKE '%%_events' "
-                "AND table_schema = 'public'"
-            ).fetchone()
-            assert found is not None, "no events table"
-            table = sql.Identifier(found[0])
-            conn.execute(sql.SQL("CREATE TABLE raw_events (LIKE {} INCLUDING ALL)").format(table))
-            sample = conn.execute(
-                sql.SQL(
-                    "SELECT topic, state FROM {} WHERE topic LIKE '%%MeasurementRecorded' LIMIT 1"
-                ).format(table)
-            ).fetchone()
-            assert sample is not None
-            topic, state = sample
-
-            def write(rows: list[tuple[str, int, str, bytes]]) -> None:
-                with conn.transaction(), conn.cursor() as cur:
-                    cur.executemany(
-                        "INSERT INTO raw_events (originator_id, originator_version, topic, state) "
-                        "VALUES (%s, %s, %s, %s)",
-                        rows,
-                    )
-
-            results["raw single"], results["raw bulk"] = raw_runs(
-                write, sizes, (topic, bytes(state))
-            )
-    return results
 
 
 def report(engine: str, results: dict[str, Rate], batch: int) -> None:

@@ -18,26 +18,23 @@ from domain.values import Actor, ClosureOutcome, Frequency, ProjectStatus, Stage
 MAX_DAYS_AHEAD = 1
 
 
-def check_not_in_future(when: date, *, field: str = "occurred_on") -> None:
-    """Refuse a date more than a day ahead of today (UTC): time zones, not time travel."""
-    latest = utc_today() + timedelta(days=MAX_DAYS_AHEAD)
+def latest_allowed_date() -> date:
+    """The latest effective date accepted now: tomorrow in UTC."""
+    return utc_today() + timedelta(days=MAX_DAYS_AHEAD)
+
+
+def check_not_in_future(
+    when: date, *, field: str = "occurred_on", latest: date | None = None
+) -> None:
+    """Refuse a date more than a day ahead of today (UTC): time zones, not time travel.
+
+    ``latest`` lets a command that checks many dates (a pasted column) read the clock once.
+    """
+    if latest is None:
+        latest = latest_allowed_date()
     if when > latest:
         msg = f"The date {when.isoformat()} is in the future; use a date on or before {latest}."
         raise errors.EffectiveDateError(msg, field=field)
-
-
-def _copy_measure(measure: Measure) -> Measure:
-    clone = object.__new__(Measure)
-    clone.__dict__.update(measure.__dict__)
-    clone.recalculate_from = set(measure.recalculate_from)
-    return clone
-
-
-def _copy_measurement(measurement: Measurement) -> Measurement:
-    clone = object.__new__(Measurement)  # a plain dataclass: its fields are its __dict__
-    clone.__dict__.update(measurement.__dict__)
-    clone.history = list(measurement.history)
-    return clone
 
 
 class Project(BaseAggregate[UUID]):
@@ -87,23 +84,26 @@ class Project(BaseAggregate[UUID]):
     )
 
     def __deepcopy__(self, memo: dict[int, object]) -> Project:
-        """An independent copy, made field by field (``copy.deepcopy`` was most of a command).
+        """An independent copy that shares the parts and copies only the containers.
 
         The event store's cache hands each command its own copy of the project, so that a
-        refused command cannot leave half-applied changes behind; copying the containers and
-        the mutable parts (and sharing the immutable values) gives the same independence at a
-        fraction of the cost.  ``MUTABLE_ATTRIBUTES`` is checked by a test against a real project.
+        refused command cannot leave half-applied changes behind.  Pilots, measures,
+        measurements, adoptions and milestones are frozen values that events replace rather
+        than edit (``domain.project_parts``), so new containers holding the same parts give
+        the same independence as ``copy.deepcopy`` at a small fraction of its cost (copying
+        each part was most of a command for a project with many measurements).
+        ``MUTABLE_ATTRIBUTES`` is checked by a test against a real project.
         """
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.team_fellow_ids = set(self.team_fellow_ids)
         clone.partners = dict(self.partners)
-        clone.pilots = list(self.pilots)  # Pilot values are never changed once made
-        clone.measures = {k: _copy_measure(m) for k, m in self.measures.items()}
-        clone.measurements = {k: _copy_measurement(m) for k, m in self.measurements.items()}
+        clone.pilots = list(self.pilots)
+        clone.measures = dict(self.measures)
+        clone.measurements = dict(self.measurements)
         clone.current_by_period = dict(self.current_by_period)
-        clone.adoptions = dict(self.adoptions)  # Adoption values are never changed once made
-        clone.milestones = list(self.milestones)  # nor are Milestone values
+        clone.adoptions = dict(self.adoptions)
+        clone.milestones = list(self.milestones)
         clone.__dict__["_pending_events"] = list(self.__dict__.get("_pending_events", []))
         memo[id(self)] = clone
         return clone
@@ -194,12 +194,7 @@ class Project(BaseAggregate[UUID]):
         measure = self._defined_measure(command.measure_id)
         check_not_in_future(command.period, field="period")
         _check_ratio(command.numerator, command.denominator)
-        if (command.measure_id, command.period) in self.current_by_period:
-            msg = (
-                f'"{measure.name}" already has a value for {command.period.isoformat()}; '
-                "correct that measurement instead."
-            )
-            raise errors.DuplicateMeasurementError(msg, field="period")
+        self._check_period_free(measure, command.period)
         measurement_id = uuid4()
         self.trigger_event(
             ev.MeasurementRecorded,
@@ -218,24 +213,42 @@ class Project(BaseAggregate[UUID]):
     def paste_measurements(self, command: c.PasteMeasurements, actor: Actor) -> list[UUID]:
         """Record a pasted column, one period after another; a refusal names the row.
 
-        Every value is applied to this aggregate in turn, so a refused row leaves earlier rows
-        as pending events that the application never saves: all or nothing.
+        Each value meets the rules of ``record_measurement``, with its refusals' messages
+        prefixed by the row and period.  What is the same for every row (the project is open,
+        the effective date, the clock) is checked once; the row's own checks (its period not
+        in the future, no current value for it) run per row.  A pasted value has no numerator,
+        denominator or note, and ``PasteMeasurements`` already refused any value that is not a
+        finite number, so the ``RecordMeasurement`` each row once built could not fail and is
+        no longer built.  Every value is applied to this aggregate in turn, so a refused row
+        leaves earlier rows as pending events that the application never saves: all or nothing.
         """
         measure = self._defined_measure(command.measure_id)
-        recorded = []
+        recorded: list[UUID] = []
+        latest = latest_allowed_date()
         period = command.first_period
         for row, value in c.parse_pasted(command.pasted):
-            single = c.RecordMeasurement(
-                occurred_on=command.occurred_on,
-                measure_id=command.measure_id,
-                period=period,
-                value=value,
-            )
             try:
-                recorded.append(self.record_measurement(single, actor))
+                if not recorded:
+                    self._check_open(command)
+                check_not_in_future(period, field="period", latest=latest)
+                self._check_period_free(measure, period)
             except errors.DomainError as refused:
                 msg = f"Row {row} ({period.isoformat()}): {refused.message}"
                 raise type(refused)(msg, field="pasted") from None
+            measurement_id = uuid4()
+            self.trigger_event(
+                ev.MeasurementRecorded,
+                actor=actor,
+                occurred_on=command.occurred_on,
+                measurement_id=measurement_id,
+                measure_id=command.measure_id,
+                period=period,
+                value=value,
+                numerator=None,
+                denominator=None,
+                note="",
+            )
+            recorded.append(measurement_id)
             period = next_period(period, measure.frequency)
         return recorded
 
@@ -468,6 +481,14 @@ class Project(BaseAggregate[UUID]):
         if self.status is ProjectStatus.PAUSED:
             msg = f"The project is paused; resume it to {action}."
             raise errors.ProjectPausedError(msg)
+
+    def _check_period_free(self, measure: Measure, period: date) -> None:
+        if (measure.measure_id, period) in self.current_by_period:
+            msg = (
+                f'"{measure.name}" already has a value for {period.isoformat()}; '
+                "correct that measurement instead."
+            )
+            raise errors.DuplicateMeasurementError(msg, field="period")
 
     def _defined_measure(self, measure_id: UUID) -> Measure:
         measure = self.measures.get(measure_id)

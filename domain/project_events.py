@@ -2,10 +2,13 @@
 
 Rules are checked in ``domain.project.Project`` before an event is triggered; ``apply`` only
 evolves state, so replaying an old stream never re-judges what was accepted when it was recorded.
+Parts of a project are frozen values that ``apply`` replaces, never edits: copies of a project
+share them (see ``domain.project_parts``).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
@@ -140,11 +143,14 @@ class MeasurementCorrected(DomainEvent):
     def apply(self, aggregate: Project) -> None:
         """Replace the measurement's current value."""
         measurement = aggregate.measurements[self.measurement_id]
-        measurement.history.append(measurement.value)
-        measurement.value = self.value
-        measurement.numerator = self.numerator
-        measurement.denominator = self.denominator
-        measurement.corrections += 1
+        aggregate.measurements[self.measurement_id] = replace(
+            measurement,
+            history=(*measurement.history, measurement.value),
+            value=self.value,
+            numerator=self.numerator,
+            denominator=self.denominator,
+            corrections=measurement.corrections + 1,
+        )
 
 
 class MeasurementRetracted(DomainEvent):
@@ -156,7 +162,7 @@ class MeasurementRetracted(DomainEvent):
     def apply(self, aggregate: Project) -> None:
         """Mark the measurement retracted: its period is free for a new value."""
         measurement = aggregate.measurements[self.measurement_id]
-        measurement.retracted = True
+        aggregate.measurements[self.measurement_id] = replace(measurement, retracted=True)
         key = (measurement.measure_id, measurement.period)
         if aggregate.current_by_period.get(key) == self.measurement_id:
             del aggregate.current_by_period[key]
@@ -260,7 +266,8 @@ class MeasurementGhosted(DomainEvent):
 
     def apply(self, aggregate: Project) -> None:
         """Mark the measurement ghosted."""
-        aggregate.measurements[self.measurement_id].ghosted = True
+        measurement = aggregate.measurements[self.measurement_id]
+        aggregate.measurements[self.measurement_id] = replace(measurement, ghosted=True)
 
 
 class MeasurementRestored(DomainEvent):
@@ -270,7 +277,8 @@ class MeasurementRestored(DomainEvent):
 
     def apply(self, aggregate: Project) -> None:
         """Clear the ghost mark."""
-        aggregate.measurements[self.measurement_id].ghosted = False
+        measurement = aggregate.measurements[self.measurement_id]
+        aggregate.measurements[self.measurement_id] = replace(measurement, ghosted=False)
 
 
 class RecalculationMarked(DomainEvent):
@@ -282,7 +290,10 @@ class RecalculationMarked(DomainEvent):
 
     def apply(self, aggregate: Project) -> None:
         """Add the recalculation point."""
-        aggregate.measures[self.measure_id].recalculate_from.add(self.from_period)
+        measure = aggregate.measures[self.measure_id]
+        aggregate.measures[self.measure_id] = replace(
+            measure, recalculate_from=measure.recalculate_from | {self.from_period}
+        )
 
 
 class RecalculationRemoved(DomainEvent):
@@ -293,4 +304,7 @@ class RecalculationRemoved(DomainEvent):
 
     def apply(self, aggregate: Project) -> None:
         """Remove the recalculation point."""
-        aggregate.measures[self.measure_id].recalculate_from.discard(self.from_period)
+        measure = aggregate.measures[self.measure_id]
+        aggregate.measures[self.measure_id] = replace(
+            measure, recalculate_from=measure.recalculate_from - {self.from_period}
+        )

@@ -1,15 +1,22 @@
-"""The entities inside a Project: pilots, measures, measurements, adoptions, milestones."""
+"""The entities inside a Project: pilots, measures, measurements, adoptions, milestones.
+
+They are frozen values: an event that changes one replaces it in its collection
+(``dataclasses.replace``) instead of editing it in place.  That lets a copy of a project share
+its parts with the original (``Project.__deepcopy__`` copies only the containers), so copying
+the cached project for each command costs little however long its history, and a refused
+command still cannot change the cached project through a shared part.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from uuid import UUID
 
 from domain.values import AdoptionScope, Frequency, ImprovementDirection
 
 
-@dataclass
+@dataclass(frozen=True)
 class Pilot:
     """A pilot of the project at some sites."""
 
@@ -18,7 +25,7 @@ class Pilot:
     started_on: date
 
 
-@dataclass
+@dataclass(frozen=True)
 class Measure:
     """An aggregate outcome the project tracks."""
 
@@ -29,10 +36,10 @@ class Measure:
     target: float | None
     frequency: Frequency
     defined_on: date
-    recalculate_from: set[date] = field(default_factory=set)
+    recalculate_from: frozenset[date] = frozenset()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Measurement:
     """One value of a measure for one period, as currently corrected."""
 
@@ -47,10 +54,10 @@ class Measurement:
     corrections: int = 0
     retracted: bool = False
     ghosted: bool = False
-    history: list[float] = field(default_factory=list)
+    history: tuple[float, ...] = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Adoption:
     """An organisation's adoption of the project."""
 
@@ -59,7 +66,7 @@ class Adoption:
     adopted_on: date
 
 
-@dataclass
+@dataclass(frozen=True)
 class Milestone:
     """A milestone logged by the team or the sponsor."""
 

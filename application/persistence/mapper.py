@@ -18,6 +18,9 @@ from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel, ValidationError
 
 _ID_FIELDS = {"originator_id", "originator_version"}
+# One encoder for every event (``json.dumps`` with options builds a new one per call); the
+# bytes are those of ``json.dumps(state, separators=(",", ":"), sort_keys=True)``.
+_encode = json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode
 
 
 class PydanticMapper(Mapper[UUID]):
@@ -30,7 +33,7 @@ class PydanticMapper(Mapper[UUID]):
         class_version: int = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
-        stored_state = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+        stored_state = _encode(state).encode()
         if self.compressor:
             stored_state = self.compressor.compress(stored_state)
         if self.cipher:

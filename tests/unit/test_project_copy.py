@@ -8,6 +8,7 @@ the cached project.  These tests catch that.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import pickle
 from datetime import date, datetime
 from enum import Enum
@@ -15,6 +16,7 @@ from uuid import UUID, uuid4
 
 from domain import commands as c
 from domain.project import Project
+from domain.project_parts import Measure, Measurement, Pilot
 from domain.values import AdoptionScope
 from tests.unit.test_project_rules import FELLOW, PARTNER, measure, piloted, record
 
@@ -90,3 +92,24 @@ def test_changing_a_copy_leaves_the_original_as_it_was() -> None:
     assert pickle.dumps(vars(project)) == before
     assert clone.version > project.version
     assert not project.collect_events()
+
+
+def test_every_part_of_a_project_is_a_frozen_value_that_copies_may_share() -> None:
+    project, _, _ = _busy_project()
+    parts = [
+        *project.pilots,
+        *project.measures.values(),
+        *project.measurements.values(),
+        *project.adoptions.values(),
+        *project.milestones,
+    ]
+    assert {type(p) for p in parts} >= {Pilot, Measure, Measurement}
+    for part in parts:
+        kind = type(part).__name__
+        assert dataclasses.is_dataclass(part), kind
+        assert getattr(type(part), "__dataclass_params__").frozen, (  # noqa: B009
+            f"{kind} is shared between a project and its copies: keep it frozen and replace it"
+        )
+        for f in dataclasses.fields(part):
+            value = getattr(part, f.name)
+            assert isinstance(value, (*IMMUTABLE, frozenset)), f"{kind}.{f.name} is mutable"

@@ -181,7 +181,7 @@ def test_correction_keeps_the_original_value_in_the_measurement_history() -> Non
         FELLOW,
     )
     current = project.measurements[measurement_id]
-    assert (current.value, current.history, current.corrections) == (55.0, [50.0], 1)
+    assert (current.value, current.history, current.corrections) == (55.0, (50.0,), 1)
 
 
 def test_correcting_an_unknown_or_retracted_measurement_is_refused() -> None:
