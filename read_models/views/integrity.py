@@ -70,7 +70,7 @@ class IntegrityProjection(Projection):
         size = int(found["size"]) if found else 0
         frontier: merkle.Frontier = [(int(n), h) for n, h in found["frontier"]] if found else []
         heads = RowCache(conn, streams, "originator_id")
-        heads.load((e.originator_id,) for e in events)
+        heads.load(e.originator_id for e in events)
         new_leaves = []
         for event in events:
             data = merkle.entry(event.originator_id, event.version, event.topic, event.stored)

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from read_models.envelope import Envelope
-from read_models.projection import Projection, Row, RowCache, insert_rows, utc_naive
+from read_models.projection import Projection, Row, RowCache, insert_rows
 
 metadata = MetaData()
 
@@ -112,12 +112,18 @@ class MeasuresProjection(Projection):
     def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
         """Add measures and measurements, apply corrections and retractions, keep history."""
         cache = RowCache(conn, measurements, "measurement_id")
-        cache.load((e.uuid("measurement_id"),) for e in events if "measurement_id" in e.state)
+        # A recorded measurement is new (its id is made by the domain when it is recorded), so
+        # only the later events about a measurement need its stored row.
+        cache.load(
+            e.uuid("measurement_id")
+            for e in events
+            if "measurement_id" in e.state and e.event_type != "MeasurementRecorded"
+        )
         new_measures: list[Row] = []
         history: list[Row] = []
         for event in events:
             s = event.state
-            recorded_at = utc_naive(event.recorded_at)
+            recorded_at = event.recorded_naive
             if event.event_type == "MeasureDefined":
                 new_measures.append(
                     {

@@ -36,7 +36,6 @@ from read_models.projection import (
     RowCache,
     insert_rows,
     update_rows,
-    utc_naive,
 )
 
 metadata = MetaData()
@@ -104,9 +103,7 @@ class OrganisationsProjection(Projection):
     def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
         """Record organisations and open or close involvements for one page."""
         page = _Page(RowCache(conn, projects, "project_id"))
-        page.projects.load(
-            (e.originator_id,) for e in events if e.event_type != "OrganisationRenamed"
-        )
+        page.projects.load(e.originator_id for e in events if e.event_type != "OrganisationRenamed")
         for event in events:
             page.take(event)
         page.write(conn)
@@ -169,7 +166,7 @@ class _Page:
             since = partners.pop(s["organisation_id"])
             project["partners"] = partners
             key = (event.originator_id, s["organisation_id"], "partner", since)
-            ending = {"to_on": event.occurred_on, "to_at": utc_naive(event.recorded_at)}
+            ending = {"to_on": event.occurred_on, "to_at": event.recorded_naive}
             if key in self.opened:
                 self.opened[key].update(ending)
             else:
@@ -200,7 +197,7 @@ class _Page:
             "since_version": event.version,
             "scope": scope,
             "from_on": event.occurred_on,
-            "from_at": utc_naive(event.recorded_at),
+            "from_at": event.recorded_naive,
             "to_on": None,
             "to_at": None,
         }

@@ -34,7 +34,6 @@ from read_models.projection import (
     RowCache,
     insert_rows,
     update_rows,
-    utc_naive,
 )
 
 metadata = MetaData()
@@ -143,7 +142,7 @@ class PortfolioProjection(Projection):
     def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
         """Update reference rows, project rows, stage changes and spans for one page."""
         page = _Page(RowCache(conn, projects, "project_id"))
-        page.projects.load((e.originator_id,) for e in events)
+        page.projects.load(e.originator_id for e in events)
         for event in events:
             if event.event_type in _REFERENCE:
                 page.reference(event)
@@ -243,7 +242,7 @@ class _Page:
                     "seq": row["stage_changes"],
                     "stage": row["stage"],
                     "occurred_on": event.occurred_on,
-                    "recorded_at": utc_naive(event.recorded_at),
+                    "recorded_at": event.recorded_naive,
                 }
             )
         self.projects.touch(row)
@@ -269,7 +268,7 @@ def _proposed(event: Envelope) -> Row:
         "cohort_id": event.uuid("cohort_id"),
         "lead_organisation_id": event.uuid("lead_organisation_id"),
         "proposed_on": event.occurred_on,
-        "proposed_at": utc_naive(event.recorded_at),
+        "proposed_at": event.recorded_naive,
         "piloted_on": None,
         "adopted_on": None,
         "stage_changes": 0,

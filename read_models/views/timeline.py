@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from read_models.envelope import Envelope
 from read_models.progress import advance, new_progress
-from read_models.projection import Projection, Row, RowCache, insert_rows, utc_naive
+from read_models.projection import Projection, Row, RowCache, insert_rows
 
 metadata = MetaData()
 
@@ -92,7 +92,15 @@ stage_changes = Table(
     Column("notification_id", BigInteger, nullable=False),
 )
 
-_BASE_FIELDS = {"timestamp", "actor", "occurred_on", "originator_topic"}
+_BASE_FIELDS = ("timestamp", "actor", "occurred_on", "originator_topic")
+
+
+def _data(state: dict[str, Any]) -> dict[str, Any]:
+    """The event's own fields (copying and removing four keys beats filtering every key)."""
+    data = dict(state)
+    for key in _BASE_FIELDS:
+        data.pop(key, None)
+    return data
 
 
 def summarise(event: Envelope) -> str:
@@ -170,12 +178,12 @@ class TimelineProjection(Projection):
     def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
         """Add an entry per event and update each touched project's row."""
         cache = RowCache(conn, projects, "project_id")
-        cache.load((e.originator_id,) for e in events)
+        cache.load(e.originator_id for e in events)
         new_entries: list[Row] = []
         new_changes: list[Row] = []
         new_members: list[Row] = []
         for event in events:
-            recorded_at = utc_naive(event.recorded_at)
+            recorded_at = event.recorded_naive
             new_entries.append(
                 {
                     "notification_id": event.notification_id,
@@ -187,7 +195,7 @@ class TimelineProjection(Projection):
                     "occurred_on": event.occurred_on,
                     "recorded_at": recorded_at,
                     "summary": summarise(event),
-                    "data": {k: v for k, v in event.state.items() if k not in _BASE_FIELDS},
+                    "data": _data(event.state),
                 }
             )
             if event.event_type == "ProjectProposed":
@@ -245,9 +253,9 @@ class TimelineProjection(Projection):
             "lead_organisation_id": event.uuid("lead_organisation_id"),
             "sponsor_id": s["sponsor_id"],
             "proposed_on": event.occurred_on,
-            "proposed_at": utc_naive(event.recorded_at),
+            "proposed_at": event.recorded_naive,
             "version": event.version,
             "stage_changes": 0,
-            "last_recorded_at": utc_naive(event.recorded_at),
+            "last_recorded_at": event.recorded_naive,
             **new_progress(),
         }
