@@ -244,7 +244,7 @@ class ProjectionRunner:
 
 @contextmanager
 def _rebuild_pragmas(conn: Connection) -> Iterator[None]:
-    """On SQLite, give this connection a 128 MB page cache and rarer checkpoints while it rebuilds.
+    """On SQLite, give this connection a 128 MB page cache (no memory map) and rarer checkpoints.
 
     SQLite's default cache (2 MB) is far smaller than the views' key indexes at national scale,
     so every random-key insert would read its B-tree pages again; and checkpointing the WAL
@@ -257,13 +257,16 @@ def _rebuild_pragmas(conn: Connection) -> Iterator[None]:
         return
     cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     checkpoint = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    mapped = conn.exec_driver_sql("PRAGMA mmap_size").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size = -{_REBUILD_CACHE_KIB}")
+    conn.exec_driver_sql("PRAGMA mmap_size = 0")  # the cache instead: one copy of each page
     conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {_REBUILD_CHECKPOINT_PAGES}")
     conn.commit()
     try:
         yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache or -2000)}")
+        conn.exec_driver_sql(f"PRAGMA mmap_size = {int(mapped or 0)}")
         conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {int(checkpoint or 1000)}")
         conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
         conn.commit()

@@ -113,7 +113,7 @@ def serve(
     """
     import uvicorn
 
-    from interfaces.http.app import create_app
+    from interfaces.http.asgi import serving_app
     from interfaces.http.workers import serve_processes
 
     settings = _settings()
@@ -122,7 +122,7 @@ def serve(
     )
     if workers == 1:
         uvicorn.run(
-            create_app(settings),
+            serving_app(settings),
             host=host or settings.host,
             port=port or settings.port,
             log_level=settings.log_level,

@@ -15,8 +15,12 @@ router = APIRouter(prefix="/api", tags=["operations"])
 
 
 @router.get("/health")
-def health() -> Health:
-    """Liveness: the process is up and answering."""
+async def health() -> Health:
+    """Liveness: the process is up and answering.
+
+    Answered on the event loop, never queued behind busy worker threads: a probe that waits
+    for a slow export would have a healthy process restarted.
+    """
     return Health(status="ok")
 
 
