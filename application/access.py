@@ -17,7 +17,7 @@ from uuid import UUID
 
 from application.errors import ApplicationError
 from application.identity.service import User
-from application.results import ProjectView
+from application.results import ProjectParties, ProjectView
 from domain import commands as c
 from domain.values import Role
 
@@ -42,14 +42,16 @@ def require_read_project(user: User, sponsor_id: str | None, organisation_ids: s
         raise AccessDeniedError(msg)
 
 
-def is_member(user: User, project: ProjectView) -> bool:
+def is_member(user: User, project: ProjectView | ProjectParties) -> bool:
     """Whether the user is the project's lead fellow or on its team."""
     return user.fellow_id is not None and (
         user.fellow_id == project.lead_fellow_id or user.fellow_id in project.team_fellow_ids
     )
 
 
-def can_write_project(user: User, project: ProjectView, command: c.Command) -> bool:
+def can_write_project(
+    user: User, project: ProjectView | ProjectParties, command: c.Command
+) -> bool:
     """Whether the user may send this command to the project."""
     if user.role is Role.FELLOW:
         return is_member(user, project) and not isinstance(command, c.AssignSponsor)
@@ -64,7 +66,9 @@ def can_write_project(user: User, project: ProjectView, command: c.Command) -> b
     return False
 
 
-def require_write_project(user: User, project: ProjectView, command: c.Command) -> None:
+def require_write_project(
+    user: User, project: ProjectView | ProjectParties, command: c.Command
+) -> None:
     """Refuse a command the user may not send to this project."""
     if can_write_project(user, project, command):
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -92,6 +93,23 @@ class MilestoneView(BaseModel):
     description: str
     is_sign_off: bool
     logged_on: date
+
+
+@dataclass(frozen=True)
+class ProjectParties:
+    """Who is on a project: what deciding who may change it needs, without its measurements.
+
+    Building a ``ProjectView`` validates a model per measurement; every command checks access
+    first, and a project grows to hundreds of measurements.
+    """
+
+    project_id: UUID
+    version: int
+    lead_fellow_id: UUID
+    team_fellow_ids: frozenset[UUID]
+    sponsor_id: str | None
+    lead_organisation_id: UUID
+    partner_organisation_ids: frozenset[UUID]
 
 
 class ProjectView(BaseModel):

@@ -43,6 +43,7 @@ from application.results import (
     FellowView,
     HistoryEntry,
     OrganisationView,
+    ProjectParties,
     ProjectView,
     SystemView,
 )
@@ -647,6 +648,21 @@ class ImpactTracker(Application[UUID]):
     ) -> ProjectView:
         """A project now, at a version, or as it was recorded at a moment (``as_at``)."""
         return views.project_view(self._load_at(Project, project_id, version, as_at))
+
+    def project_parties(self, project_id: UUID) -> ProjectParties:
+        """Who is on a project now (for access checks): cheap, whatever its size."""
+        project = self._load(Project, project_id)
+        assert project.lead_fellow_id is not None
+        assert project.lead_organisation_id is not None
+        return ProjectParties(
+            project_id=project.id,
+            version=project.version,
+            lead_fellow_id=project.lead_fellow_id,
+            team_fellow_ids=frozenset(project.team_fellow_ids),
+            sponsor_id=project.sponsor_id,
+            lead_organisation_id=project.lead_organisation_id,
+            partner_organisation_ids=frozenset(project.partner_organisation_ids),
+        )
 
     def system(self, system_id: UUID) -> SystemView:
         """A system now."""

@@ -16,7 +16,7 @@ from interfaces.http.schemas import CommandOut
 
 def authorise(tracker: ImpactTracker, user: User, project_id: UUID, command: c.Command) -> None:
     """Refuse (404, 403) unless the user may send this command to the project now."""
-    require_write_project(user, tracker.project(project_id), command)
+    require_write_project(user, tracker.project_parties(project_id), command)
 
 
 def reply(response: Response, result: CommandResult) -> CommandOut:
