@@ -248,4 +248,4 @@ def test_a_rebuild_leaves_sqlites_page_cache_as_it_was(demo: ImpactTracker, tmp_
         after = [conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in pragmas]
     engine.dispose()
     assert after == before
-    assert before[1] > 0  # the views are read through a memory map
+    assert int(before[1] or 0) > 0  # the views are read through a memory map
