@@ -127,6 +127,9 @@ def demo_site(tmp_path: Path) -> Iterator[Site]:
     site = Site(app, api, tracker, identity, summary)
     with TestClient(app) as lifespan:  # starts the services and the views' follower
         lifespan.get("/api/ready")
+        # Tests compare pages with queries over the views: both must see the whole demo, not
+        # whatever the follower had applied when the first request came (a flake under load).
+        site.app_services().read_side.runner.wait_for(tracker.head(), timeout=120)
         yield site
     identity.close()
     tracker.close()
