@@ -651,18 +651,7 @@ class ImpactTracker(Application[UUID]):
 
     def project_parties(self, project_id: UUID) -> ProjectParties:
         """Who is on a project now (for access checks): cheap, whatever its size."""
-        project = self._load(Project, project_id)
-        assert project.lead_fellow_id is not None
-        assert project.lead_organisation_id is not None
-        return ProjectParties(
-            project_id=project.id,
-            version=project.version,
-            lead_fellow_id=project.lead_fellow_id,
-            team_fellow_ids=frozenset(project.team_fellow_ids),
-            sponsor_id=project.sponsor_id,
-            lead_organisation_id=project.lead_organisation_id,
-            partner_organisation_ids=frozenset(project.partner_organisation_ids),
-        )
+        return views.project_parties(self._load(Project, project_id))
 
     def system(self, system_id: UUID) -> SystemView:
         """A system now."""

@@ -12,12 +12,28 @@ from application.results import (
     MilestoneView,
     OrganisationView,
     PilotView,
+    ProjectParties,
     ProjectView,
     SystemView,
 )
 from domain.organisation import Organisation
 from domain.programme import Cohort, Fellow, HealthSystem
 from domain.project import Project
+
+
+def project_parties(project: Project) -> ProjectParties:
+    """Who is on a project: lead, team, sponsor, organisations (no measurements)."""
+    assert project.lead_fellow_id is not None
+    assert project.lead_organisation_id is not None
+    return ProjectParties(
+        project_id=project.id,
+        version=project.version,
+        lead_fellow_id=project.lead_fellow_id,
+        team_fellow_ids=frozenset(project.team_fellow_ids),
+        sponsor_id=project.sponsor_id,
+        lead_organisation_id=project.lead_organisation_id,
+        partner_organisation_ids=frozenset(project.partner_organisation_ids),
+    )
 
 
 def project_view(project: Project) -> ProjectView:

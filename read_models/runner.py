@@ -213,16 +213,17 @@ class ProjectionRunner:
     def follow(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
         """Keep the views current until ``stop`` is set; a failed page is retried later.
 
-        Each time it has caught up after reading, it checks the views' indexes: a rebuild
-        killed in another process may have left them out.
+        When it has caught up, it checks the views' indexes (a rebuild killed in another process
+        may have left them out): at the first idle moment, then at most once a minute, not
+        after every burst of pages (each check reads the database's whole index catalogue).
         """
-        check_indexes = True  # at the first idle moment, then after every burst of pages
+        next_check = 0.0  # monotonic time of the next index check; 0: at the first idle moment
         while not stop.is_set():
             try:
                 read = self.run_page()
-                if not read and check_indexes:
+                if not read and time.monotonic() >= next_check:
                     self.ensure_indexes()
-                    check_indexes = False
+                    next_check = time.monotonic() + _INDEX_CHECK_SECONDS
             except StalePositionError:
                 log.info("another worker applied this page first; moving on")
                 read = 0
@@ -230,9 +231,7 @@ class ProjectionRunner:
                 log.exception("projection page failed; retrying")
                 read = 0
                 stop.wait(max(poll_seconds, 1.0))
-            if read:
-                check_indexes = True
-            else:
+            if not read:
                 stop.wait(poll_seconds)
 
     def wait_for(
@@ -272,6 +271,7 @@ def _rebuild_pragmas(conn: Connection) -> Iterator[None]:
         conn.commit()
 
 
+_INDEX_CHECK_SECONDS = 60.0
 _REBUILD_CACHE_KIB = 128 * 1024
 _REBUILD_CHECKPOINT_PAGES = 20_000
 
