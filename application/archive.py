@@ -205,15 +205,7 @@ def _person_key(record: dict[str, Any]) -> PersonKey:
 def _write(tracker: ImpactTracker, batch: list[StoredEvent], progress: Progress | None) -> None:
     if not batch:
         return
-    times = [
-        (
-            _uuid(e.originator_id),
-            e.originator_version,
-            datetime.fromisoformat(json.loads(e.state)["timestamp"]),
-        )
-        for e in batch
-    ]
-    tracker.recorder.insert_events(batch, event_timestamps=times)
+    tracker.recorder.insert_events(batch)
     if progress:
         progress(len(batch))
 

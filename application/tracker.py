@@ -29,6 +29,7 @@ from application.errors import (
     StaleVersionError,
     UnknownReferenceError,
 )
+from application.persistence.mapper import PydanticMapper
 from application.persistence.recorder import (
     CommandKey,
     PersonKeyStore,
@@ -111,13 +112,6 @@ class ImpactTracker(Application[UUID]):
         self._notify(recordings)
         self.notify(processing_event.events)  # deprecated, but the library still calls it
         return recordings
-
-    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
-        processing_event.saved_kwargs["event_timestamps"] = [
-            (e.originator_id, e.originator_version, cast(DomainEvent, e).timestamp)
-            for e in processing_event.events
-        ]
-        return super()._record(processing_event)
 
     # -- programme set-up ----------------------------------------------------------------
 
@@ -871,12 +865,26 @@ class ImpactTracker(Application[UUID]):
             except OverflowError:
                 msg = "as_at is outside the range of dates the tracker can compare."
                 raise InvalidRequestError(msg, field="as_at") from None
-            found = self._side_tables.version_at(aggregate_id, as_at)
+            found = self._version_recorded_by(aggregate_id, as_at)
             if found is None:
                 msg = f"There was no {_KINDS[cls]} with id {aggregate_id} recorded by {as_at}."
                 raise NotFoundError(msg)
             version = found if version is None else min(version, found)
         return self._load(cls, aggregate_id, version)
+
+    def _version_recorded_by(self, aggregate_id: UUID, as_at: datetime) -> int | None:
+        """The last version of the aggregate recorded at or before ``as_at``, if any.
+
+        Reads the times from the stream's own events; the latest version at or before the
+        moment (not the first later one) in case processes' clocks disagreed slightly.
+        """
+        mapper = cast(PydanticMapper, self.mapper)
+        versions = [
+            stored.originator_version
+            for stored in self.recorder.select_events(aggregate_id)
+            if mapper.recorded_at(stored) <= as_at
+        ]
+        return max(versions, default=None)
 
     def _require_fellow_in(self, cohort_id: UUID, fellow_id: UUID, field: str) -> None:
         self._require(Fellow, fellow_id, field)

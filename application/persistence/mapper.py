@@ -9,6 +9,7 @@ no longer fits its class fails loudly instead of producing a half-formed object.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -44,6 +45,19 @@ class PydanticMapper(Mapper[UUID]):
             topic=get_topic(type(domain_event)),
             state=stored_state,
         )
+
+    def recorded_at(self, stored_event: StoredEvent) -> datetime:
+        """When the event was recorded: its ``timestamp``, read without building the event.
+
+        Every event carries the time it was recorded in its own state, so the as-recorded
+        axis needs no index of its own beside the log.
+        """
+        stored_state = stored_event.state
+        if self.cipher:
+            stored_state = self.cipher.decrypt(stored_state)
+        if self.compressor:
+            stored_state = self.compressor.decompress(stored_state)
+        return datetime.fromisoformat(json.loads(stored_state)["timestamp"])
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """Decode, upcast and validate a stored event."""

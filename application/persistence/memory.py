@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -15,17 +14,15 @@ from application.persistence.recorder import (
     command_key,
     new_person_keys,
     shredded_person_ids,
-    timestamp_rows,
 )
 from application.personal_data import PersonKey
 
 
 class TrackerMemoryRecorder(POPOApplicationRecorder):
-    """Keeps the recorded-time index and keyed outcomes in dicts, under the store's lock."""
+    """Keeps keyed outcomes and person keys in dicts, under the store's lock."""
 
     def __init__(self) -> None:
         super().__init__()
-        self._times: dict[UUID, list[tuple[int, datetime]]] = {}
         self._outcomes: dict[str, tuple[str, UUID, int, UUID | None]] = {}
         self._keys: dict[UUID, PersonKey] = {}
 
@@ -38,8 +35,6 @@ class TrackerMemoryRecorder(POPOApplicationRecorder):
                 msg = f"Command key already recorded: {key.key}"
                 raise IntegrityError(msg)
             notification_ids = super()._insert_events(stored_events, **kwargs)
-            for oid, version, when in timestamp_rows(kwargs):
-                self._times.setdefault(oid, []).append((version, when))
             if key is not None and stored_events:
                 last = stored_events[-1]
                 self._outcomes[key.key] = (
@@ -73,12 +68,6 @@ class TrackerMemoryRecorder(POPOApplicationRecorder):
     def purge_deleted_keys(self) -> bool:
         """Nothing to purge: a deleted key is gone with the dict entry."""
         return True
-
-    def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
-        """The last version recorded at or before ``recorded_at``."""
-        with self._database_lock:
-            versions = [v for v, t in self._times.get(originator_id, []) if t <= recorded_at]
-            return max(versions, default=None)
 
     def command_outcome(self, key: str) -> StoredOutcome | None:
         """The stored outcome of a keyed command."""

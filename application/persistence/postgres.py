@@ -29,7 +29,6 @@ from application.persistence.recorder import (
     command_key,
     new_person_keys,
     shredded_person_ids,
-    timestamp_rows,
 )
 from application.personal_data import PersonKey
 
@@ -37,24 +36,20 @@ KEYS_TABLE = "person_keys"
 
 
 class TrackerPostgresRecorder(PostgresApplicationRecorder):
-    """Writes the recorded-time index and keyed command outcomes with the events."""
+    """Writes keyed command outcomes and person keys with the events."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         prefix = events_table_name.removesuffix("_events")
         schema = Identifier(self.datastore.schema)
-        self.times_table = Identifier(f"{prefix}_event_times")
         self.commands_table = Identifier(f"{prefix}_commands")
         self.keys_table = Identifier(KEYS_TABLE)
         self.events_table = Identifier(self.events_table_name)
         self.sql_create_statements += [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {s}.{t} (originator_id uuid NOT NULL, "
-                "originator_version bigint NOT NULL, recorded_at timestamptz NOT NULL, "
-                "PRIMARY KEY (originator_id, originator_version))"
-            ).format(s=schema, t=self.times_table),
-            SQL("CREATE INDEX IF NOT EXISTS {i} ON {s}.{t} (originator_id, recorded_at)").format(
-                i=Identifier(f"{prefix}_event_times_by_time"), s=schema, t=self.times_table
+            # Earlier versions indexed each event's recorded time in a side table; the time is
+            # in the event's own state, so the table only cost writes. Dropped by the upgrade.
+            SQL("DROP TABLE IF EXISTS {s}.{t}").format(
+                s=schema, t=Identifier(f"{prefix}_event_times")
             ),
             SQL(
                 "CREATE TABLE IF NOT EXISTS {s}.{t} (key text PRIMARY KEY, "
@@ -74,19 +69,12 @@ class TrackerPostgresRecorder(PostgresApplicationRecorder):
         # Data-modifying CTEs all run, in this one statement, under the lock taken before it.
         # The columns travel as arrays: the driver adapts those much faster than an array of
         # the library's composite type (a third of a pasted column's insert).
-        self._insert_events_and_times = SQL(
+        self._insert_statement = SQL(
             "WITH new AS (INSERT INTO {s}.{e} (originator_id, originator_version, topic, state) "
             "SELECT * FROM unnest(%s::{id}[], %s::bigint[], %s::text[], %s::bytea[]) "
-            "RETURNING notification_id), "
-            "times AS (INSERT INTO {s}.{t} SELECT * FROM "
-            "unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])) "
+            "RETURNING notification_id) "
             "SELECT notification_id FROM new ORDER BY notification_id"
-        ).format(
-            s=schema,
-            e=self.events_table,
-            id=SQL(self.datastore.originator_id_type),
-            t=self.times_table,
-        )
+        ).format(s=schema, e=self.events_table, id=SQL(self.datastore.originator_id_type))
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
@@ -97,27 +85,22 @@ class TrackerPostgresRecorder(PostgresApplicationRecorder):
         The same statements as the library's recorder (a lock timeout, the table lock that
         keeps notification ids in commit order, the notification, the insert returning the
         ids), sent as: ``BEGIN``; the lock and notification as one simple query; the events
-        and their recorded-time rows as one statement; ``COMMIT``.  The library's pipeline
-        took more, and with the side rows another sync; the pure-Python driver makes each
-        exchange costly.  A duplicate version or idempotency key raises ``IntegrityError``
+        as one statement; ``COMMIT``.  The library's pipeline took more, and each exchange
+        costs a round trip.  A duplicate version or idempotency key raises ``IntegrityError``
         through the datastore's error mapping, and nothing of the transaction remains.
         """
         if not stored_events or self.datastore.enable_db_functions:
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
             return ids
-        rows = timestamp_rows(kwargs)
         params = (
             [e.originator_id for e in stored_events],
             [e.originator_version for e in stored_events],
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
-            [r[0] for r in rows],
-            [r[1] for r in rows],
-            [r[2] for r in rows],
         )
         with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor() as curs:
             curs.execute(self._lock_and_notify)
-            curs.execute(self._insert_events_and_times, params, prepare=True)
+            curs.execute(self._insert_statement, params, prepare=True)
             notification_ids = [row["notification_id"] for row in curs.fetchall()]
             self._write_side_rows(curs, stored_events, kwargs)
         if len(notification_ids) != len(stored_events):
@@ -217,19 +200,6 @@ class TrackerPostgresRecorder(PostgresApplicationRecorder):
             finally:
                 conn.execute("RESET lock_timeout")
         return True
-
-    def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
-        """The last version recorded at or before ``recorded_at``."""
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(
-                SQL(
-                    "SELECT MAX(originator_version) AS v FROM {s}.{t} "
-                    "WHERE originator_id = %s AND recorded_at <= %s"
-                ).format(s=self.schema, t=self.times_table),
-                (originator_id, recorded_at),
-            )
-            row = curs.fetchone()
-            return int(row["v"]) if row and row["v"] is not None else None
 
     def command_outcome(self, key: str) -> StoredOutcome | None:
         """The stored outcome of a keyed command, with its last event's notification id."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -33,9 +32,6 @@ class StoredOutcome:
 
 class TrackerRecorder(Protocol):
     """Queries over the side tables that each persistence module implements."""
-
-    def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
-        """The last version of an aggregate recorded at or before ``recorded_at``."""
 
     def command_outcome(self, key: str) -> StoredOutcome | None:
         """The outcome stored for an idempotency key, if any."""
@@ -67,12 +63,6 @@ class PersonKeyStore(Protocol):
         SQLite overwrites deleted rows (``secure_delete``) and empties the write-ahead log;
         PostgreSQL rewrites the key table (``VACUUM FULL``) so no dead tuple keeps a key.
         """
-
-
-def timestamp_rows(kwargs: dict[str, Any]) -> list[tuple[UUID, int, datetime]]:
-    """The recorded-time index rows passed to ``insert_events`` by the application."""
-    rows: list[tuple[UUID, int, datetime]] = kwargs.get("event_timestamps") or []
-    return rows
 
 
 def command_key(kwargs: dict[str, Any]) -> CommandKey | None:

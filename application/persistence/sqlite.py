@@ -16,11 +16,12 @@ from application.persistence.recorder import (
     command_key,
     new_person_keys,
     shredded_person_ids,
-    timestamp_rows,
 )
 from application.personal_data import PersonKey
 
-TIMES_TABLE = "impact_event_times"
+# Earlier versions indexed every event's recorded time in a side table; the time is in each
+# event's own state, so the table only cost two more B-tree writes per event. Dropped at set-up.
+RETIRED_TIMES_TABLE = "impact_event_times"
 COMMANDS_TABLE = "impact_commands"
 KEYS_TABLE = "person_keys"
 CHECKPOINT_ATTEMPTS = 20
@@ -32,21 +33,16 @@ def _sortable(when: datetime) -> str:
 
 
 class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
-    """Writes the recorded-time index and keyed command outcomes with the events."""
+    """Writes keyed command outcomes and person keys with the events."""
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
 
     def construct_create_table_statements(self) -> list[str]:
-        """The library's events table, then the recorded-time index and command outcomes."""
+        """The library's events table, then command outcomes and person keys."""
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {TIMES_TABLE} ("
-            "originator_id TEXT NOT NULL, originator_version INTEGER NOT NULL, "
-            "recorded_at TEXT NOT NULL, "
-            "PRIMARY KEY (originator_id, originator_version)) WITHOUT ROWID",
-            f"CREATE INDEX IF NOT EXISTS {TIMES_TABLE}_by_time "
-            f"ON {TIMES_TABLE} (originator_id, recorded_at)",
+            f"DROP TABLE IF EXISTS {RETIRED_TIMES_TABLE}",
             f"CREATE TABLE IF NOT EXISTS {COMMANDS_TABLE} ("
             "key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, originator_id TEXT NOT NULL, "
             "originator_version INTEGER NOT NULL, entity_id TEXT) WITHOUT ROWID",
@@ -58,12 +54,6 @@ class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         notification_ids = super()._insert_events(c, stored_events, **kwargs)
-        rows = timestamp_rows(kwargs)
-        if rows:
-            c.executemany(
-                f"INSERT INTO {TIMES_TABLE} VALUES (?, ?, ?)",
-                [(oid.hex, version, _sortable(when)) for oid, version, when in rows],
-            )
         key = command_key(kwargs)
         if key is not None and stored_events:
             last = stored_events[-1]
@@ -139,17 +129,6 @@ class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
                 return True
             time.sleep(0.05)
         return False
-
-    def version_at(self, originator_id: UUID, recorded_at: datetime) -> int | None:
-        """The last version recorded at or before ``recorded_at``."""
-        with self.datastore.transaction(commit=False) as c:
-            c.execute(
-                f"SELECT MAX(originator_version) AS v FROM {TIMES_TABLE} "
-                "WHERE originator_id = ? AND recorded_at <= ?",
-                (originator_id.hex, _sortable(recorded_at)),
-            )
-            row = c.fetchone()
-            return int(row["v"]) if row and row["v"] is not None else None
 
     def command_outcome(self, key: str) -> StoredOutcome | None:
         """The stored outcome of a keyed command, with its last event's notification id."""
