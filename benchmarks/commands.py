@@ -5,7 +5,7 @@
 
 For each engine (SQLite, and PostgreSQL when reachable), in one run:
 - single commands: ``record_measurement`` one at a time through ``ImpactTracker`` (load the
-  project, check the rules, store the event, its recorded-time index row and notification, one
+  project, check the rules, store the event and its notification, one
   transaction) against a plain single-row ``INSERT`` + ``COMMIT`` of the same stored bytes into a
   table of the same shape — commands/s and the ratio (goal >= 0.5), with p50/p99 latency;
 - the bulk path: ``paste_measurements`` of ``--batch`` values in one command against one
