@@ -8,6 +8,7 @@ idempotency key (a retry records nothing and returns the first result).
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -22,6 +23,7 @@ from eventsourcing.utils import Environment, EnvType, get_topic
 
 from application import views
 from application.errors import (
+    ApplicationError,
     ConcurrentWriteError,
     IdempotencyKeyReusedError,
     InvalidRequestError,
@@ -49,6 +51,7 @@ from application.results import (
     SystemView,
 )
 from domain import commands as c
+from domain.errors import DomainError
 from domain.events import DomainEvent
 from domain.organisation import Organisation
 from domain.programme import Cohort, Fellow, HealthSystem
@@ -732,13 +735,36 @@ class ImpactTracker(Application[UUID]):
         expected_version: int | None,
         idempotency_key: str | None,
     ) -> CommandResult:
+        """Decide the command on the aggregate, first as this process last knew it.
+
+        Reading the stream's newer events before every command (the library's fast-forward)
+        costs a query per command, and in the usual case, one process writing, finds nothing.
+        So the command is first decided on this process's cached copy; the store still checks
+        it, because saving a version another process already recorded fails on the (stream,
+        version) key. Then, as after any refusal (which a stale copy may have caused), the
+        command is decided again on the stored state, and that answer stands.
+        """
         key = self._command_key(actor, idempotency_key, command, aggregate_id)
         prior = self._prior_outcome(key)
         if prior is not None:
             return prior
-        aggregate = self._load(cls, aggregate_id)
+        cached = self._cached_copy(cls, aggregate_id)
+        if cached is not None:
+            try:
+                return self._decide(cached, act, key, expected_version)
+            except (ApplicationError, DomainError):
+                pass  # perhaps only stale: decide again on the stored state
+        return self._decide(self._load(cls, aggregate_id), act, key, expected_version)
+
+    def _decide(
+        self,
+        aggregate: A,
+        act: Callable[[A], UUID | None],
+        key: CommandKey | None,
+        expected_version: int | None,
+    ) -> CommandResult:
         if expected_version is not None and aggregate.version != expected_version:
-            kind = _KINDS[cls]
+            kind = _KINDS[type(aggregate)]
             msg = (
                 f"The {kind} has changed since you loaded it (you saw version "
                 f"{expected_version}, it is now at version {aggregate.version}). "
@@ -749,6 +775,17 @@ class ImpactTracker(Application[UUID]):
         if key is not None:
             key = CommandKey(key.key, key.fingerprint, entity_id)
         return self._save(aggregate, key, entity_id)
+
+    def _cached_copy(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        """A copy of the aggregate as this process last saved or read it, if it has one."""
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            found = cache.get(aggregate_id)
+        except KeyError:
+            return None
+        return copy.deepcopy(found) if isinstance(found, cls) else None
 
     def _save(
         self,
