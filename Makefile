@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install run test lint typecheck contracts pytest browser bench bench-http bench-commands lock clean
+.PHONY: install run test lint typecheck contracts pytest browser bench bench-http bench-commands bench-exports lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -60,6 +60,9 @@ bench-http: install
 
 bench-commands: install
 	$(BIN)/python -m benchmarks.commands
+
+bench-exports: install
+	$(BIN)/python -m benchmarks.exports
 
 lock: install
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock

@@ -1,12 +1,17 @@
 """Backup and restore: the whole event store as one self-describing, checkable archive.
 
-Format (gzip-compressed JSON lines): a header line, one line per stored event in commit order
-(stream id, version, topic, the stored state bytes in base64), one line per person's data key
-(version 2), and a trailer with the event and key counts, the SHA-256 of every line before it
-and the RFC 6962 Merkle root of the events. An archive is checked in full (counts, digest,
-root) before a single event is written, so a truncated or altered archive imports nothing;
-importing into a store that has events is refused. The recorded-time index is rebuilt from
-each event's own timestamp.
+Format (gzip-compressed JSON lines): a header line, one line per signed checkpoint (version
+3), one line per stored event in commit order (stream id, version, topic, the stored state
+bytes in base64), one line per person's data key (version 2), and a trailer with the counts,
+the SHA-256 of every line before it and the RFC 6962 Merkle root of the events. An archive is
+checked in full (counts, digest, root) before a single event is written, so a truncated or
+altered archive imports nothing; importing into a store that has events is refused. The
+recorded-time index is rebuilt from each event's own timestamp.
+
+The checkpoints are what make a backup more than self-consistent: the digest and root in the
+trailer can be recomputed by whoever alters the archive, but a checkpoint's signature cannot.
+So each checkpoint must be signed by a key the importing tracker trusts, and the archive's
+root at the checkpoint's size must be the signed root; otherwise nothing is imported.
 
 The keys travel with the events because without them the restored names and emails could
 never be read. So an archive is as sensitive as the store, and one made before a person was
@@ -20,7 +25,7 @@ import base64
 import gzip
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -29,16 +34,19 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from application.integrity import merkle
+from application.integrity.signing import Checkpoint, TrustedKeys
 from application.persistence.recorder import PersonKeyStore
 from application.personal_data import PersonKey
 from application.tracker import ImpactTracker
 
 FORMAT = "impact-tracker-archive"
-VERSION = 2
-READABLE_VERSIONS = {1, 2}  # version 1 archives had no keys (fellows had no names then)
+VERSION = 3
+# version 1 archives had no keys (fellows had no names then), version 2 no checkpoints
+READABLE_VERSIONS = {1, 2, 3}
 BATCH = 1000
 
 Progress = Callable[[int], None]
+CheckpointSink = Callable[[list[Checkpoint]], None]
 
 
 class ArchiveError(Exception):
@@ -51,16 +59,29 @@ class _Root:
     def __init__(self) -> None:
         self.frontier: merkle.Frontier = []
 
-    def add(self, originator_id: UUID, version: int, topic: str, state: bytes) -> None:
-        leaf = merkle.leaf_hash(merkle.entry(originator_id, version, topic, state))
+    def add(self, event: StoredEvent) -> str:
+        leaf = merkle.leaf_hash(
+            merkle.entry(
+                _uuid(event.originator_id), event.originator_version, event.topic, event.state
+            )
+        )
         self.frontier = merkle.append(self.frontier, leaf)
+        return leaf
 
     def value(self) -> str:
         return merkle.root(self.frontier)
 
 
-def export_archive(tracker: ImpactTracker, path: Path, progress: Progress | None = None) -> int:
-    """Write every stored event to ``path``; returns the number of events."""
+def export_archive(
+    tracker: ImpactTracker,
+    path: Path,
+    progress: Progress | None = None,
+    checkpoints: Sequence[Checkpoint] = (),
+) -> int:
+    """Write the signed ``checkpoints`` and every stored event to ``path``; the event count.
+
+    The checkpoints were read before the events, so each covers a prefix of what is written.
+    """
     digest = hashlib.sha256()
     root = _Root()
     count = 0
@@ -79,11 +100,22 @@ def export_archive(tracker: ImpactTracker, path: Path, progress: Progress | None
                 "head": tracker.head(),
             }
         )
+        for checkpoint in checkpoints:
+            write(
+                {
+                    "checkpoint": checkpoint.seq,
+                    "size": checkpoint.size,
+                    "root": checkpoint.root,
+                    "signed_at": checkpoint.signed_at.astimezone(UTC).isoformat(),
+                    "public_key": checkpoint.public_key,
+                    "signature": checkpoint.signature,
+                }
+            )
         start = 1
         while page := tracker.recorder.select_notifications(start=start, limit=BATCH):
             for n in page:
                 originator_id = _uuid(n.originator_id)
-                root.add(originator_id, n.originator_version, n.topic, n.state)
+                root.add(n)
                 write(
                     {
                         "id": str(originator_id),
@@ -109,6 +141,7 @@ def export_archive(tracker: ImpactTracker, path: Path, progress: Progress | None
             "end": True,
             "events": count,
             "person_keys": len(keys),
+            "checkpoints": len(checkpoints),
             "sha256": digest.hexdigest(),
             "merkle_root": root.value(),
         }
@@ -116,12 +149,18 @@ def export_archive(tracker: ImpactTracker, path: Path, progress: Progress | None
     return count
 
 
-def check_archive(path: Path) -> dict[str, Any]:
+def check_archive(path: Path, trusted: TrustedKeys = frozenset()) -> dict[str, Any]:
     """Read the whole archive and check it; returns its trailer, or raises ArchiveError."""
+    return _check(path, trusted)[0]
+
+
+def _check(path: Path, trusted: TrustedKeys) -> tuple[dict[str, Any], list[Checkpoint]]:
     digest = hashlib.sha256()
     root = _Root()
     count = 0
     keys = 0
+    checkpoints: list[Checkpoint] = []
+    at_sizes: merkle.RangeRoots | None = None
     trailer: dict[str, Any] | None = None
     try:
         for number, line in enumerate(_lines(path), start=1):
@@ -136,48 +175,105 @@ def check_archive(path: Path) -> dict[str, Any]:
             elif record.get("end"):
                 trailer = record
                 continue
+            elif "checkpoint" in record:
+                if at_sizes is not None:
+                    msg = f"line {number}: a checkpoint after the events"
+                    raise ArchiveError(msg)
+                checkpoints.append(_checkpoint(record))
             elif "person_key" in record:
                 _person_key(record)
                 keys += 1
             else:
                 event = _event(record)
-                root.add(
-                    _uuid(event.originator_id), event.originator_version, event.topic, event.state
-                )
+                if at_sizes is None:
+                    at_sizes = merkle.RangeRoots((0, c.size) for c in checkpoints)
+                at_sizes.add(root.add(event))
                 count += 1
             digest.update(line.encode())
     except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
         msg = f"the archive can't be read ({e})"
         raise ArchiveError(msg) from None
+    found = {
+        "events": count,
+        "person_keys": keys,
+        "checkpoints": len(checkpoints),
+        "sha256": digest.hexdigest(),
+        "merkle_root": root.value(),
+    }
+    trailer = _check_trailer(trailer, found)
+    roots = at_sizes.found if at_sizes else {}
+    for checkpoint in checkpoints:
+        _check_checkpoint(checkpoint, count, roots, trusted)
+    return trailer, checkpoints
+
+
+def _check_trailer(trailer: dict[str, Any] | None, found: dict[str, Any]) -> dict[str, Any]:
+    """The trailer, if the archive read holds what it says (counts first, then digests)."""
     if trailer is None:
         msg = "the archive is truncated: it has no trailer"
         raise ArchiveError(msg)
-    if trailer.get("events") != count:
-        msg = f"the archive is truncated: {count} events of {trailer.get('events')}"
-        raise ArchiveError(msg)
-    if trailer.get("person_keys", 0) != keys:
-        msg = f"the archive is truncated: {keys} keys of {trailer.get('person_keys')}"
-        raise ArchiveError(msg)
-    if trailer.get("sha256") != digest.hexdigest():
+    for what in ("events", "person_keys", "checkpoints"):
+        stated = trailer.get(what, 0 if what != "events" else None)
+        if stated != found[what]:
+            msg = f"the archive is truncated: {found[what]} {what.replace('_', ' ')} of {stated}"
+            raise ArchiveError(msg)
+    if trailer.get("sha256") != found["sha256"]:
         msg = "the archive was altered: its digest doesn't match"
         raise ArchiveError(msg)
-    if trailer.get("merkle_root") != root.value():
+    if trailer.get("merkle_root") != found["merkle_root"]:
         msg = "the archive was altered: its Merkle root doesn't match"
         raise ArchiveError(msg)
     return trailer
 
 
-def import_archive(tracker: ImpactTracker, path: Path, progress: Progress | None = None) -> int:
-    """Check the archive in full, then load it into an empty store; returns the event count."""
+def _check_checkpoint(
+    checkpoint: Checkpoint, count: int, roots: dict[merkle.Range, str], trusted: TrustedKeys
+) -> None:
+    name = f"checkpoint {checkpoint.seq} ({checkpoint.size} events)"
+    untrusted = checkpoint.trust(trusted)
+    if untrusted:
+        msg = f"{name}: {untrusted}"
+        raise ArchiveError(msg)
+    if checkpoint.size > count:
+        msg = f"{name}: the archive holds only {count} events"
+        raise ArchiveError(msg)
+    if roots.get((0, checkpoint.size), merkle.EMPTY_ROOT) != checkpoint.root:
+        msg = (
+            f"the archive was altered: {name}: the archive's Merkle root at that size "
+            "differs from the signed root"
+        )
+        raise ArchiveError(msg)
+
+
+def import_archive(
+    tracker: ImpactTracker,
+    path: Path,
+    progress: Progress | None = None,
+    *,
+    trusted: TrustedKeys = frozenset(),
+    restore_checkpoints: CheckpointSink | None = None,
+) -> int:
+    """Check the archive in full, then load it into an empty store; returns the event count.
+
+    Every checkpoint in it must be signed by one of the ``trusted`` keys and agree with the
+    archive's events. They are handed to ``restore_checkpoints`` after all checks and before
+    the first event is written, so a refusal there (the views already keep checkpoints)
+    also leaves the store untouched.
+    """
     if tracker.head():
         msg = "the store is not empty: import only into a new, empty store"
         raise ArchiveError(msg)
-    trailer = check_archive(path)
+    trailer, checkpoints = _check(path, trusted)
+    if checkpoints and restore_checkpoints is None:
+        msg = f"the archive has {len(checkpoints)} checkpoint(s) and nowhere to restore them"
+        raise ArchiveError(msg)
+    if restore_checkpoints is not None:
+        restore_checkpoints(checkpoints)
     batch: list[StoredEvent] = []
     keys: list[PersonKey] = []
     for line in _lines(path):
         record = json.loads(line)
-        if "id" in record:
+        if "id" in record and "v" in record:
             batch.append(_event(record))
         elif "person_key" in record:
             keys.append(_person_key(record))
@@ -192,6 +288,17 @@ def import_archive(tracker: ImpactTracker, path: Path, progress: Progress | None
 
 def _key_store(tracker: ImpactTracker) -> PersonKeyStore:
     return cast(PersonKeyStore, tracker.recorder)
+
+
+def _checkpoint(record: dict[str, Any]) -> Checkpoint:
+    return Checkpoint(
+        seq=int(record["checkpoint"]),
+        size=int(record["size"]),
+        root=str(record["root"]),
+        signed_at=datetime.fromisoformat(record["signed_at"]),
+        public_key=str(record["public_key"]),
+        signature=str(record["signature"]),
+    )
 
 
 def _person_key(record: dict[str, Any]) -> PersonKey:

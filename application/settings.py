@@ -9,11 +9,11 @@ application is built from the settings.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EventStoreEnv = dict[str, str]
 
@@ -56,6 +56,19 @@ class Settings(BaseSettings):
         description="Ed25519 private key (PEM) that signs checkpoints; default "
         "data_dir/signing-key.pem, created on first use outside production.",
     )
+    trusted_checkpoint_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Ed25519 public keys (hex, comma-separated) whose checkpoints are trusted "
+        "besides the signing key's own: earlier keys after a rotation, or the tracker's key "
+        "where only its public half is kept (a verifying machine).",
+    )
+    checkpoint_every_seconds: float | None = Field(
+        default=None,
+        ge=1,
+        le=31 * 24 * 3600,
+        description="Sign a checkpoint from the projection follower once this long has passed "
+        "since the last one, if the log has grown; unset: only on demand.",
+    )
     login_attempts_per_minute: int = Field(default=5, ge=1, le=1000)
     projection_page_size: int = Field(default=500, ge=1, le=10_000)
     projection_poll_seconds: float = Field(default=0.2, gt=0, le=60)
@@ -85,6 +98,26 @@ class Settings(BaseSettings):
             msg = "database_url must start with sqlite://, postgresql:// or memory://"
             raise ValueError(msg)
         return value
+
+    @field_validator("trusted_checkpoint_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_checkpoint_keys")
+    @classmethod
+    def _hex_keys(cls, value: list[str]) -> list[str]:
+        for key in value:
+            try:
+                raw = bytes.fromhex(key)
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                msg = f"{key[:20]!r} is not an Ed25519 public key (64 hex digits)"
+                raise ValueError(msg)
+        return [key.lower() for key in value]
 
     @model_validator(mode="after")
     def _safe_in_production(self) -> Settings:

@@ -8,11 +8,13 @@ idempotency key (a retry records nothing and returns the first result).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, TypeVar, cast
 from uuid import UUID, uuid4
 
@@ -31,6 +33,7 @@ from application.errors import (
     StaleVersionError,
     UnknownReferenceError,
 )
+from application.named_people import NamedPeople, NotificationReader, holds_sealed_text
 from application.persistence.mapper import PydanticMapper
 from application.persistence.recorder import (
     CommandKey,
@@ -38,7 +41,7 @@ from application.persistence.recorder import (
     StoredOutcome,
     TrackerRecorder,
 )
-from application.personal_data import PersonKey, new_key, seal
+from application.personal_data import PersonKey, new_key, open_all, open_text, seal
 from application.results import (
     CohortView,
     CommandResult,
@@ -97,6 +100,18 @@ class ImpactTracker(Application[UUID]):
     def _person_keys(self) -> PersonKeyStore:
         return cast(PersonKeyStore, self.recorder)
 
+    @cached_property
+    def named_people(self) -> NamedPeople:
+        """Which fellows a free text names, to seal it under their keys (and open it)."""
+        return NamedPeople(cast(NotificationReader, self.recorder), self._person_keys)
+
+    def open_text(self, text: str, rewrite: Callable[[str, list[UUID]], str] | None = None) -> str:
+        """Free text as readers show it: sealed parts opened, or ``[erased]`` (plain as is).
+
+        ``rewrite`` is given each opened part and the fellows it names (for pseudonyms).
+        """
+        return open_text(text, self._person_keys.person_key, rewrite)
+
     def _save_aggregate(
         self, aggregate: BaseAggregate[UUID], **kwargs: Any
     ) -> list[Recording[UUID]]:
@@ -107,7 +122,8 @@ class ImpactTracker(Application[UUID]):
         one object is known to be an aggregate, so it goes straight to ``_record``.
         """
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
-        processing_event.events.extend(aggregate.collect_events())
+        # Free text naming fellows is stored sealed under their keys (application.named_people).
+        processing_event.events.extend(self.named_people.seal_all(aggregate.collect_events()))
         processing_event.aggregates[aggregate.id] = aggregate
         processing_event.saved_kwargs.update(kwargs)
         recordings = self._record(processing_event)
@@ -422,6 +438,86 @@ class ImpactTracker(Application[UUID]):
             idempotency_key=idempotency_key,
         )
 
+    def flag_astronomical(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.FlagAstronomical,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Flag a measurement as astronomical on its run chart."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.flag_astronomical(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def unflag_astronomical(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.UnflagAstronomical,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Take the astronomical flag off a measurement."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.unflag_astronomical(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def set_baseline(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.SetBaseline,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Fix a measure's limits on its first values (a baseline)."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.set_baseline(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def clear_baseline(
+        self,
+        actor: Actor,
+        project_id: UUID,
+        command: c.ClearBaseline,
+        *,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CommandResult:
+        """Calculate a measure's limits from all its values again."""
+        return self._change(
+            Project,
+            project_id,
+            actor,
+            command,
+            lambda p: p.clear_baseline(command, actor),
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
     def mark_recalculation(
         self,
         actor: Actor,
@@ -643,8 +739,12 @@ class ImpactTracker(Application[UUID]):
     def project(
         self, project_id: UUID, *, version: int | None = None, as_at: datetime | None = None
     ) -> ProjectView:
-        """A project now, at a version, or as it was recorded at a moment (``as_at``)."""
-        return views.project_view(self._load_at(Project, project_id, version, as_at))
+        """A project now, at a version, or as it was recorded at a moment (``as_at``).
+
+        Free text naming fellows is opened (or reads ``[erased]``), as in ``history``.
+        """
+        view = views.project_view(self._load_at(Project, project_id, version, as_at))
+        return open_all(view, self.open_text)
 
     def project_parties(self, project_id: UUID) -> ProjectParties:
         """Who is on a project now (for access checks): cheap, whatever its size."""
@@ -687,7 +787,7 @@ class ImpactTracker(Application[UUID]):
                     data=e.model_dump(mode="json", exclude=_BASE_FIELDS),
                 )
             )
-        return entries
+        return open_all(entries, self.open_text)
 
     def proposed_projects(self, limit: int = 1000) -> list[tuple[UUID, str]]:
         """Ids and titles of projects in proposal order, read from the log by topic.
@@ -821,7 +921,12 @@ class ImpactTracker(Application[UUID]):
         )
         cache = self.repository.cache
         if cache is not None and self.repository.fastforward:
-            cache.put(aggregate.id, aggregate)
+            if holds_sealed_text(r.domain_event for r in recordings):
+                # The aggregate applied the text unsealed: the cache reads the stored form.
+                with contextlib.suppress(KeyError):
+                    cache.get(aggregate.id, evict=True)
+            else:
+                cache.put(aggregate.id, aggregate)
         return result
 
     def _command_key(
@@ -840,12 +945,14 @@ class ImpactTracker(Application[UUID]):
         scoped = json.dumps([actor.user_id, idempotency_key])
         # Personal fields stay out of the fingerprint: a hash of a name would outlive the
         # person's key (and could be confirmed by guessing), so erasure would not be complete.
+        # So does free text that names a fellow (it is stored sealed, application.named_people).
+        personal = set(command.personal_fields) | self.named_people.naming_fields(command)
         payload = json.dumps(
             [
                 actor.model_dump(mode="json"),
                 type(command).__name__,
                 str(target_id),
-                command.model_dump(mode="json", exclude=set(command.personal_fields)),
+                command.model_dump(mode="json", exclude=personal),
             ],
             sort_keys=True,
         )

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import resource
 import sqlite3
 import statistics
 import subprocess
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from application.bootstrap import create_tracker
 from application.settings import Settings
+from benchmarks.memory import peak_rss_mb
 from benchmarks.national import generate
 from read_models.bootstrap import create_read_side
 from read_models.queries.common import AsAt, Axis
@@ -83,7 +83,7 @@ def rebuild(data_dir: Path) -> dict[str, float]:
     elapsed = time.perf_counter() - started
     read_side.close()
     tracker.close()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     return {
         "events": events,
         "page_size": max(read_side.runner.page_size, read_side.runner.rebuild_page_size),

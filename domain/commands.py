@@ -258,7 +258,11 @@ class RecordMeasurement(Command):
     )
 
     measure_id: UUID
-    period: date = Field(description="First day of the period the value covers.")
+    period: date = Field(
+        description="First day of the period the value covers: the day, the week's Monday, the "
+        "month's 1st, or the quarter's (1 January, April, July, October). A day inside a "
+        "period is refused, naming the period's first day."
+    )
     value: FiniteFloat
     numerator: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     denominator: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
@@ -489,6 +493,63 @@ class RemoveRecalculation(Command):
     from_period: date
 
 
+class FlagAstronomical(Command):
+    """Flag a value as astronomical: obviously different from the rest, on a run chart."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-09-01",
+                    "measurement_id": "a1a4ebe3-e200-4ae0-971c-9b014bd22091",
+                    "reason": "Three times any other month: the ward closed for a week.",
+                }
+            ]
+        }
+    )
+
+    measurement_id: UUID
+    reason: LongText
+
+
+class UnflagAstronomical(Command):
+    """Take the astronomical flag off a value."""
+
+    measurement_id: UUID
+
+
+BASELINE_MAX_POINTS = 1000
+
+
+class SetBaseline(Command):
+    """Fix a measure's limits on the first ``points`` values of each phase, then extend them."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "occurred_on": "2025-09-01",
+                    "measure_id": "b701c5d1-8c6d-40fb-a179-c4a6c5c1b2cb",
+                    "points": 12,
+                    "reason": "The year before the pilot is the baseline the board agreed.",
+                }
+            ]
+        }
+    )
+
+    measure_id: UUID
+    points: Annotated[int, Field(ge=2, le=BASELINE_MAX_POINTS)] = Field(
+        description="How many values (ghosted ones left out) the limits are calculated from."
+    )
+    reason: LongText
+
+
+class ClearBaseline(Command):
+    """Calculate a measure's limits from all of each phase's values again."""
+
+    measure_id: UUID
+
+
 class PasteMeasurements(Command):
     """Record a column of values pasted from a spreadsheet, one period after another.
 
@@ -511,7 +572,7 @@ class PasteMeasurements(Command):
     )
 
     measure_id: UUID
-    first_period: date
+    first_period: date = Field(description="First day of the first line's period.")
     pasted: Annotated[str, Field(min_length=1, max_length=20_000)]
 
     @property

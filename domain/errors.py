@@ -11,6 +11,7 @@ Exception hierarchy::
     ├── MeasureNotDefinedError         a measurement for a measure the project hasn't defined
     ├── DuplicateMeasureError          a second measure with the same name
     ├── DuplicateMeasurementError      a second value for the same measure and period
+    ├── PeriodStartError               a period given by a day inside it, not its first day
     ├── MeasurementNotFoundError       a correction or retraction of an unknown measurement
     ├── MeasurementRetractedError      a correction or retraction of a retracted measurement
     ├── InvalidMeasurementError        a numerator without a denominator, or the reverse
@@ -88,6 +89,12 @@ class DuplicateMeasurementError(DomainError):
     """A second value for a measure and period that already has one: correct it instead."""
 
     rule = "duplicate_measurement"
+
+
+class PeriodStartError(DomainError):
+    """A measurement's period named by a day inside it rather than the period's first day."""
+
+    rule = "period_start"
 
 
 class MeasurementNotFoundError(DomainError):

@@ -11,9 +11,10 @@ from eventsourcing.domain import BaseAggregate
 from domain import commands as c
 from domain import errors
 from domain import project_events as ev
+from domain.periods import UNIT, next_period, period_index, period_start
 from domain.project_parts import Adoption, Measure, Measurement, Milestone, Pilot
 from domain.stages import derive_stage
-from domain.values import Actor, ClosureOutcome, Frequency, ProjectStatus, Stage, utc_today
+from domain.values import Actor, ClosureOutcome, ProjectStatus, Stage, utc_today
 
 MAX_DAYS_AHEAD = 1
 
@@ -59,9 +60,11 @@ class Project(BaseAggregate[UUID]):
         self.pilots: list[Pilot] = []
         self.measures: dict[UUID, Measure] = {}
         self.measurements: dict[UUID, Measurement] = {}
-        # (measure, period) -> its current (not retracted) measurement: the duplicate check
-        # of every recorded value, which a pasted column of hundreds would otherwise make slow.
-        self.current_by_period: dict[tuple[UUID, date], UUID] = {}
+        # (measure, period index at the measure's frequency) -> its current (not retracted)
+        # measurement: the duplicate check of every recorded value, which a pasted column of
+        # hundreds would otherwise make slow.  Keyed by the period's index, not its date, so
+        # that 15 March and 1 March are the same month (``domain.periods``).
+        self.current_by_period: dict[tuple[UUID, int], UUID] = {}
         self.adoptions: dict[UUID, Adoption] = {}
         self.milestones: list[Milestone] = []
         self.status = ProjectStatus.ACTIVE
@@ -193,6 +196,7 @@ class Project(BaseAggregate[UUID]):
         self._check_open(command)
         measure = self._defined_measure(command.measure_id)
         check_not_in_future(command.period, field="period")
+        _check_period_start(measure, command.period, field="period")
         _check_ratio(command.numerator, command.denominator)
         self._check_period_free(measure, command.period)
         measurement_id = uuid4()
@@ -215,8 +219,12 @@ class Project(BaseAggregate[UUID]):
 
         Each value meets the rules of ``record_measurement``, with its refusals' messages
         prefixed by the row and period.  What is the same for every row (the project is open,
-        the effective date, the clock) is checked once; the row's own checks (its period not
-        in the future, no current value for it) run per row.  A pasted value has no numerator,
+        the effective date, the clock) is checked once, before any row, and names its field;
+        the row's own checks (its period at the start of a period and not in the future, no
+        current value in its period) run per row.  A period before the proposal is allowed, as
+        in ``record_measurement``: Making Data Count judges a change against a baseline of the
+        values before it, which a new project takes from the months before it was proposed.
+        A pasted value has no numerator,
         denominator or note, and ``PasteMeasurements`` already refused any value that is not a
         finite number, so the ``RecordMeasurement`` each row once built could not fail and is
         no longer built.  Every value is applied to this aggregate in turn, so a refused row
@@ -226,15 +234,16 @@ class Project(BaseAggregate[UUID]):
         recorded: list[UUID] = []
         latest = latest_allowed_date()
         period = command.first_period
+        self._check_open(command)
         for row, value in c.parse_pasted(command.pasted):
             try:
-                if not recorded:
-                    self._check_open(command)
+                _check_period_start(measure, period, field="first_period")
                 check_not_in_future(period, field="period", latest=latest)
                 self._check_period_free(measure, period)
             except errors.DomainError as refused:
                 msg = f"Row {row} ({period.isoformat()}): {refused.message}"
-                raise type(refused)(msg, field="pasted") from None
+                moved = isinstance(refused, errors.PeriodStartError)
+                raise type(refused)(msg, field="first_period" if moved else "pasted") from None
             measurement_id = uuid4()
             self.trigger_event(
                 ev.MeasurementRecorded,
@@ -309,12 +318,79 @@ class Project(BaseAggregate[UUID]):
             measurement_id=command.measurement_id,
         )
 
+    def flag_astronomical(self, command: c.FlagAstronomical, actor: Actor) -> None:
+        """Flag a current value as astronomical (a run chart's signal), with a reason."""
+        self._check_open(command)
+        measurement = self._current_measurement(command.measurement_id, command.occurred_on)
+        if measurement.astronomical:
+            msg = "That measurement is already flagged as astronomical."
+            raise errors.ChartSettingError(msg, field="measurement_id")
+        self.trigger_event(
+            ev.MeasurementFlaggedAstronomical,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measurement_id=command.measurement_id,
+            reason=command.reason,
+        )
+
+    def unflag_astronomical(self, command: c.UnflagAstronomical, actor: Actor) -> None:
+        """Take the astronomical flag off a value."""
+        self._check_open(command)
+        measurement = self._current_measurement(command.measurement_id, command.occurred_on)
+        if not measurement.astronomical:
+            msg = "That measurement is not flagged as astronomical."
+            raise errors.ChartSettingError(msg, field="measurement_id")
+        self.trigger_event(
+            ev.MeasurementUnflaggedAstronomical,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measurement_id=command.measurement_id,
+        )
+
+    def set_baseline(self, command: c.SetBaseline, actor: Actor) -> None:
+        """Fix the measure's limits on its first values; refused if already that baseline."""
+        self._check_open(command)
+        measure = self._defined_measure(command.measure_id)
+        if measure.baseline_points == command.points:
+            msg = f"The baseline is already the first {command.points} points."
+            raise errors.ChartSettingError(msg, field="points")
+        self.trigger_event(
+            ev.BaselineSet,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measure_id=command.measure_id,
+            points=command.points,
+            reason=command.reason,
+        )
+
+    def clear_baseline(self, command: c.ClearBaseline, actor: Actor) -> None:
+        """Calculate the limits from all values again; refused if there is no baseline."""
+        self._check_open(command)
+        measure = self._defined_measure(command.measure_id)
+        if measure.baseline_points is None:
+            msg = "This measure has no baseline to clear."
+            raise errors.ChartSettingError(msg, field="measure_id")
+        self.trigger_event(
+            ev.BaselineCleared,
+            actor=actor,
+            occurred_on=command.occurred_on,
+            measure_id=command.measure_id,
+        )
+
     def mark_recalculation(self, command: c.MarkRecalculation, actor: Actor) -> None:
         """Recalculate a measure's limits from a period not already marked."""
         self._check_open(command)
         measure = self._defined_measure(command.measure_id)
-        if command.from_period in measure.recalculate_from:
-            msg = f"Limits are already recalculated from {command.from_period.isoformat()}."
+        wanted = period_index(command.from_period, measure.frequency)
+        marked = [
+            d for d in measure.recalculate_from if period_index(d, measure.frequency) == wanted
+        ]
+        if marked:
+            unit = UNIT[measure.frequency]
+            msg = (
+                f"Limits are already recalculated from the {unit} of {command.from_period}"
+                f" (marked at {marked[0].isoformat()})."
+            )
             raise errors.ChartSettingError(msg, field="from_period")
         self.trigger_event(
             ev.RecalculationMarked,
@@ -483,10 +559,16 @@ class Project(BaseAggregate[UUID]):
             raise errors.ProjectPausedError(msg)
 
     def _check_period_free(self, measure: Measure, period: date) -> None:
-        if (measure.measure_id, period) in self.current_by_period:
+        """One current value per period: compared by period, so 1 and 15 March clash."""
+        key = (measure.measure_id, period_index(period, measure.frequency))
+        existing = self.current_by_period.get(key)
+        if existing is not None:
+            held = self.measurements[existing].period
+            unit = UNIT[measure.frequency]
+            same = "" if held == period else f" (recorded for {held.isoformat()})"
             msg = (
-                f'"{measure.name}" already has a value for {period.isoformat()}; '
-                "correct that measurement instead."
+                f'"{measure.name}" already has a value for the {unit} of {period.isoformat()}'
+                f"{same}; correct that measurement instead."
             )
             raise errors.DuplicateMeasurementError(msg, field="period")
 
@@ -514,19 +596,28 @@ class Project(BaseAggregate[UUID]):
         return measurement
 
 
+def _check_period_start(measure: Measure, period: date, *, field: str) -> None:
+    """A value is recorded against the first day of its period, never a day inside it.
+
+    Refused rather than moved: the event keeps exactly the date the fellow gave, and a date
+    inside a period is ambiguous (a month-end date may label that month or the next), so the
+    fellow says which period they mean.  Events recorded before this rule replay unchanged;
+    their periods are compared by ``period_index`` all the same.
+    """
+    start = period_start(period, measure.frequency)
+    if period != start:
+        unit = UNIT[measure.frequency]
+        first = {"day": "day", "week": "Monday", "month": "first day", "quarter": "first day"}
+        msg = (
+            f"{period.isoformat()} is not the start of a {unit}: a {measure.frequency.value} "
+            f"measure's value is recorded against the {first[unit]} of its {unit} "
+            f"({start.isoformat()} for this one)."
+        )
+        raise errors.PeriodStartError(msg, field=field)
+
+
 def _check_ratio(numerator: float | None, denominator: float | None) -> None:
     if (numerator is None) != (denominator is None):
         msg = "Give both a numerator and a denominator, or neither."
         field = "denominator" if denominator is None else "numerator"
         raise errors.InvalidMeasurementError(msg, field=field)
-
-
-def next_period(period: date, frequency: Frequency) -> date:
-    """The start of the period after ``period`` at the measure's frequency."""
-    if frequency is Frequency.DAILY:
-        return period + timedelta(days=1)
-    if frequency is Frequency.WEEKLY:
-        return period + timedelta(weeks=1)
-    months = 3 if frequency is Frequency.QUARTERLY else 1
-    index = period.year * 12 + period.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)

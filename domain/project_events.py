@@ -16,6 +16,7 @@ from uuid import UUID
 from pydantic import Field
 
 from domain.events import AggregateCreated, DomainEvent
+from domain.periods import period_index
 from domain.project_parts import Adoption, Measure, Measurement, Milestone, Pilot
 from domain.values import (
     AdoptionScope,
@@ -128,7 +129,9 @@ class MeasurementRecorded(DomainEvent):
             note=self.note,
             recorded_on=self.occurred_on,
         )
-        aggregate.current_by_period[(self.measure_id, self.period)] = self.measurement_id
+        frequency = aggregate.measures[self.measure_id].frequency
+        key = (self.measure_id, period_index(self.period, frequency))
+        aggregate.current_by_period[key] = self.measurement_id
 
 
 class MeasurementCorrected(DomainEvent):
@@ -163,7 +166,8 @@ class MeasurementRetracted(DomainEvent):
         """Mark the measurement retracted: its period is free for a new value."""
         measurement = aggregate.measurements[self.measurement_id]
         aggregate.measurements[self.measurement_id] = replace(measurement, retracted=True)
-        key = (measurement.measure_id, measurement.period)
+        frequency = aggregate.measures[measurement.measure_id].frequency
+        key = (measurement.measure_id, period_index(measurement.period, frequency))
         if aggregate.current_by_period.get(key) == self.measurement_id:
             del aggregate.current_by_period[key]
 
@@ -308,3 +312,50 @@ class RecalculationRemoved(DomainEvent):
         aggregate.measures[self.measure_id] = replace(
             measure, recalculate_from=measure.recalculate_from - {self.from_period}
         )
+
+
+class MeasurementFlaggedAstronomical(DomainEvent):
+    """The analyst judged a value obviously different from the rest (a run chart's signal)."""
+
+    measurement_id: UUID
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Flag the measurement astronomical."""
+        measurement = aggregate.measurements[self.measurement_id]
+        aggregate.measurements[self.measurement_id] = replace(measurement, astronomical=True)
+
+
+class MeasurementUnflaggedAstronomical(DomainEvent):
+    """An astronomical flag was taken off a value."""
+
+    measurement_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        """Clear the astronomical flag."""
+        measurement = aggregate.measurements[self.measurement_id]
+        aggregate.measurements[self.measurement_id] = replace(measurement, astronomical=False)
+
+
+class BaselineSet(DomainEvent):
+    """A measure's limits are fixed on the first ``points`` values of each phase, then extended."""
+
+    measure_id: UUID
+    points: Annotated[int, Field(ge=2, le=1000)]
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        """Set the baseline."""
+        measure = aggregate.measures[self.measure_id]
+        aggregate.measures[self.measure_id] = replace(measure, baseline_points=self.points)
+
+
+class BaselineCleared(DomainEvent):
+    """A measure's limits are calculated from all of each phase's values again."""
+
+    measure_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        """Clear the baseline."""
+        measure = aggregate.measures[self.measure_id]
+        aggregate.measures[self.measure_id] = replace(measure, baseline_points=None)

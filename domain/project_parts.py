@@ -37,6 +37,7 @@ class Measure:
     frequency: Frequency
     defined_on: date
     recalculate_from: frozenset[date] = frozenset()
+    baseline_points: int | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Measurement:
     corrections: int = 0
     retracted: bool = False
     ghosted: bool = False
+    astronomical: bool = False
     history: tuple[float, ...] = ()
 
 

@@ -71,6 +71,7 @@ from operator import itemgetter
 
 from pydantic import Field
 
+from domain.periods import UNIT, period_index
 from domain.values import Frequency, Immutable, ImprovementDirection
 
 SIGMA_SCALE = 2.66
@@ -237,6 +238,8 @@ class ChartPoint(Immutable):
     ghost_reason: str | None
     phase: int | None
     signals: tuple[Signal, ...]
+    astronomical: bool = False
+    """The analyst's flag, as given (it is a signal only on a run chart)."""
 
 
 class SPCChart(Immutable):
@@ -254,12 +257,6 @@ class SPCChart(Immutable):
 
 Found = defaultdict[int, set[tuple[Rule, Side]]]
 _RULE_ORDER = {rule: n for n, rule in enumerate(Rule)}
-_UNIT = {
-    Frequency.DAILY: "day",
-    Frequency.WEEKLY: "week",
-    Frequency.MONTHLY: "month",
-    Frequency.QUARTERLY: "quarter",
-}
 _ICONS = {
     (Classification.IMPROVEMENT, Side.HIGH): VariationIcon.IMPROVEMENT_HIGH,
     (Classification.IMPROVEMENT, Side.LOW): VariationIcon.IMPROVEMENT_LOW,
@@ -313,11 +310,11 @@ def _validate(
     seen: dict[int, int] = {}
     for row, point in enumerate(points, start=1):
         _check_value(row, point)
-        index = _period_index(point.period, frequency)
+        index = period_index(point.period, frequency)
         if index in seen:
             earlier = seen[index]
             raise DuplicatePeriodError(
-                f"Row {row} ({point.period}) is in the same {_UNIT[frequency]} as row {earlier} "
+                f"Row {row} ({point.period}) is in the same {UNIT[frequency]} as row {earlier} "
                 f"({points[earlier - 1].period}): keep one value per period",
                 row=row,
                 period=point.period,
@@ -348,7 +345,7 @@ def _gap(
     row: int, previous: SPCPoint, point: SPCPoint, frequency: Frequency, *, allow_gaps: bool
 ) -> list[date]:
     """The periods between two consecutive rows, refused unless gaps are allowed."""
-    step = _period_index(point.period, frequency) - _period_index(previous.period, frequency)
+    step = period_index(point.period, frequency) - period_index(previous.period, frequency)
     if step < 0:
         raise PeriodOrderError(
             f"Row {row} ({point.period}) comes before row {row - 1} ({previous.period}): "
@@ -359,7 +356,7 @@ def _gap(
     missing = [_advance(previous.period, frequency, k) for k in range(1, step)]
     if missing and not allow_gaps:
         named = str(missing[0]) if len(missing) == 1 else f"{missing[0]} to {missing[-1]}"
-        count = "is" if len(missing) == 1 else f"({len(missing)} {_UNIT[frequency]}s) are"
+        count = "is" if len(missing) == 1 else f"({len(missing)} {UNIT[frequency]}s) are"
         raise PeriodGapError(
             f"Row {row} ({point.period}) follows row {row - 1} ({previous.period}), "
             f"but {named} {count} missing: add them, or allow gaps",
@@ -368,17 +365,6 @@ def _gap(
             missing=missing,
         )
     return missing
-
-
-def _period_index(period: date, frequency: Frequency) -> int:
-    """A count of periods from a fixed origin, so consecutive periods differ by exactly one."""
-    if frequency is Frequency.DAILY:
-        return period.toordinal()
-    if frequency is Frequency.WEEKLY:
-        return (period.toordinal() - 1) // 7  # weeks starting on Monday
-    if frequency is Frequency.MONTHLY:
-        return period.year * 12 + period.month - 1
-    return period.year * 4 + (period.month - 1) // 3
 
 
 def _advance(period: date, frequency: Frequency, steps: int) -> date:
@@ -630,6 +616,7 @@ def _chart_point(
         value=point.value,
         ghost=point.ghost,
         ghost_reason=point.ghost_reason,
+        astronomical=point.astronomical,
         phase=phase,
         signals=tuple(
             Signal(rule=rule, side=side, classification=classify(side, direction))

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
+from application.integrity.signing import load_signer
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from read_models.database import create_views_engine
+from read_models.integrity.checkpoints import PeriodicCheckpoints
 from read_models.runner import ProjectionRunner
 from read_models.views import all_projections
 
@@ -68,6 +70,11 @@ def create_read_side(settings: Settings, tracker: ImpactTracker) -> ReadSide:
     )
     if settings.create_schema:
         runner.set_up()
+    if settings.checkpoint_every_seconds:
+        periodic = PeriodicCheckpoints(
+            engine, lambda: load_signer(settings), settings.checkpoint_every_seconds
+        )
+        runner.ticks.append(periodic.tick)
     return ReadSide(engine, runner, settings.projection_poll_seconds)
 
 

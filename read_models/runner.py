@@ -71,6 +71,9 @@ class ProjectionRunner:
         self.projections = {p.name: p for p in projections}
         self.page_size = page_size
         self.rebuild_page_size = rebuild_page_size
+        # Called on every round of ``follow`` (periodic checkpoints): each decides for itself
+        # whether it is due, cheaply, since a round can be every fraction of a second.
+        self.ticks: list[Callable[[], object]] = []
 
     def set_up(self) -> None:
         """Create missing tables and positions; replay any view whose tables have changed."""
@@ -210,20 +213,32 @@ class ProjectionRunner:
                         self.projections[name].create_indexes(conn)
         return total
 
-    def follow(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
-        """Keep the views current until ``stop`` is set; a failed page is retried later.
+    def follow(
+        self,
+        stop: threading.Event,
+        poll_seconds: float = 0.2,
+        views: Iterable[str] | None = None,
+    ) -> None:
+        """Keep the chosen views (default all) current until ``stop`` is set.
+
+        A failed page is retried later. Choosing views lets a deployment run one worker per
+        view, each reading the log at its own view's position.
 
         When it has caught up, it checks the views' indexes (a rebuild killed in another process
         may have left them out): at the first idle moment, then at most once a minute, not
         after every burst of pages (each check reads the database's whole index catalogue).
+        Each round ends with the ``ticks`` (a failing one is logged and retried like a page).
         """
+        names = list(views or self.projections)
         next_check = 0.0  # monotonic time of the next index check; 0: at the first idle moment
         while not stop.is_set():
             try:
-                read = self.run_page()
+                read = self.run_page(names)
                 if not read and time.monotonic() >= next_check:
-                    self.ensure_indexes()
+                    self.ensure_indexes(names)
                     next_check = time.monotonic() + _INDEX_CHECK_SECONDS
+                for tick in self.ticks:
+                    tick()
             except StalePositionError:
                 log.info("another worker applied this page first; moving on")
                 read = 0

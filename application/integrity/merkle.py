@@ -9,7 +9,7 @@ describe, largest first.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
@@ -100,3 +100,121 @@ def root_from_path(leaf: str, index: int, size: int, path: Sequence[str]) -> str
             current = node_hash(current, sibling)
         fn, sn = fn >> 1, sn >> 1
     return current
+
+
+Range = tuple[int, int]  # leaves [start, end) of the log: a node of some tree over it
+
+
+def consistency_ranges(first: int, second: int) -> list[Range]:
+    """The nodes of the ``second``-leaf tree whose roots make the RFC 6962 consistency proof.
+
+    ``PROOF(m, D[n])`` (RFC 6962, 2.1.2) as leaf ranges rather than hashes, so that a caller
+    with a million leaves can hash just those ranges in one pass (``RangeRoots``) instead of
+    holding the tree. Each range is a node of the larger tree: a perfect subtree, or a node on
+    its right edge.
+    """
+    if not 0 <= first <= second:
+        msg = f"a consistency proof needs 0 <= first <= second (got {first} and {second})"
+        raise ValueError(msg)
+    if first in (0, second):
+        return []
+    return _subproof(first, 0, second, complete=True)
+
+
+def _subproof(m: int, start: int, end: int, *, complete: bool) -> list[Range]:
+    n = end - start
+    if m == n:
+        return [] if complete else [(start, end)]
+    k = 1 << ((n - 1).bit_length() - 1)  # the largest power of two below n
+    if m <= k:
+        return [*_subproof(m, start, start + k, complete=complete), (start + k, end)]
+    return [*_subproof(m - k, start + k, end, complete=False), (start, start + k)]
+
+
+def consistency_proof(leaves: Sequence[str], first: int) -> list[str]:
+    """The proof that the tree of the first ``first`` leaves is a prefix of the whole tree."""
+    return [tree_root(leaves[a:b]) for a, b in consistency_ranges(first, len(leaves))]
+
+
+def verify_consistency(
+    first: int, second: int, first_root: str, second_root: str, proof: Sequence[str]
+) -> bool:
+    """Whether ``proof`` shows the ``first``-leaf tree is a prefix of the ``second``-leaf one.
+
+    RFC 9162, 2.1.4.2. The empty tree is a prefix of every tree, and a tree is consistent with
+    itself only when the roots are equal (both with an empty proof).
+    """
+    if not 0 <= first <= second:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if first == 0:
+        return not proof and first_root == EMPTY_ROOT
+    path = list(proof)
+    if not path:
+        return False
+    if first & (first - 1) == 0:  # an exact power of two: its root is a node of the larger tree
+        path.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for node in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(node, fr), node_hash(node, sr)
+            while not fn & 1 and fn != 0:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node_hash(sr, node)
+        fn, sn = fn >> 1, sn >> 1
+    return fr == first_root and sr == second_root and sn == 0
+
+
+class RangeRoots:
+    """Roots of chosen tree nodes, found in one pass over the leaves (never all in memory).
+
+    A wanted range must be a node of the tree over its own end: a perfect subtree (caught as
+    the frontier merges it) or a node on that tree's right edge (folded from the frontier when
+    the end is reached). ``[0, n)`` is the root of the first ``n`` leaves.
+    """
+
+    def __init__(self, wanted: Iterable[Range]) -> None:
+        self.by_end: dict[int, set[int]] = {}
+        for start, end in wanted:
+            self.by_end.setdefault(end, set()).add(start)
+        self.frontier: Frontier = []
+        self.count = 0
+        self.found: dict[Range, str] = {}
+
+    def add(self, leaf: str) -> None:
+        """One more leaf."""
+        self.count += 1
+        end = self.count
+        starts = self.by_end.get(end)
+        grown = [*self.frontier, (1, leaf)]
+        if starts and end - 1 in starts:
+            self.found[(end - 1, end)] = leaf
+        while len(grown) > 1 and grown[-1][0] == grown[-2][0]:
+            (size, left), (_, right) = grown[-2], grown[-1]
+            grown[-2:] = [(size * 2, node_hash(left, right))]
+            if starts and end - size * 2 in starts:
+                self.found[(end - size * 2, end)] = grown[-1][1]
+        self.frontier = grown
+        if starts:
+            self._fold_edges(end, starts)
+
+    def _fold_edges(self, end: int, starts: set[int]) -> None:
+        offset, boundaries = 0, {}
+        for index, (size, _) in enumerate(self.frontier):
+            boundaries[offset] = index
+            offset += size
+        for start in starts:
+            if (start, end) in self.found or start not in boundaries:
+                continue
+            subtrees = self.frontier[boundaries[start] :]
+            current = subtrees[-1][1]
+            for _, subtree in reversed(subtrees[:-1]):
+                current = node_hash(subtree, current)
+            self.found[(start, end)] = current

@@ -41,14 +41,20 @@ from application.identity.service import (
     NewUser,
     create_identity_engine,
 )
-from application.integrity.signing import load_signer
-from application.pseudonyms import load_pseudonymiser
+from application.integrity.signing import load_signer, trusted_keys
+from application.pseudonyms import Pseudonymiser, load_pseudonymiser
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from domain.errors import DomainError
 from domain.values import SYSTEM_ACTOR, Actor, ErasureReason, Role
 from read_models.bootstrap import UnknownViewError, check_views, create_read_side
-from read_models.integrity.checkpoints import Checkpoint, create_checkpoint
+from read_models.integrity.checkpoints import (
+    Checkpoint,
+    CheckpointsExistError,
+    create_checkpoint,
+    list_checkpoints,
+    restore_checkpoints,
+)
 from read_models.integrity.proofs import check_proof, project_proof
 from read_models.integrity.verify import verify as verify_store
 from read_models.queries.common import AsAt, Axis
@@ -67,6 +73,7 @@ from read_models.queries.exports import (
     scoped_projects,
     stage_transitions,
 )
+from read_models.queries.parquet import ParquetUnavailableError, write_parquet
 
 app = typer.Typer(
     help="Impact tracker: event-sourced system change projects.",
@@ -217,7 +224,7 @@ def project(
                 "(Ctrl+C to stop)."
             )
             try:
-                read_side.runner.follow(stop, _settings().projection_poll_seconds)
+                read_side.runner.follow(stop, _settings().projection_poll_seconds, names)
             except KeyboardInterrupt:
                 stop.set()
         finally:
@@ -478,23 +485,52 @@ def export_all(
         return
     if archive is None:
         raise CommandFailedError("Give --all FILE, or an export such as 'measures'.")
-    with _tracker() as tracker, _bar("Exporting events", tracker.head()) as advance:
-        count = export_archive(tracker, archive, advance)
-    out.print(f"Wrote {count} events to {archive}.")
+    with _tracker() as tracker:
+        read_side = create_read_side(_settings(), tracker)
+        try:
+            signed = list_checkpoints(read_side.engine)
+        finally:
+            read_side.close()
+        with _bar("Exporting events", tracker.head()) as advance:
+            count = export_archive(tracker, archive, advance, signed)
+    out.print(f"Wrote {count} events and {len(signed)} signed checkpoint(s) to {archive}.")
 
 
 @app.command("import")
 def import_(
     archive: Annotated[Path, typer.Argument(help="An archive from 'export --all'.")],
 ) -> None:
-    """Restore an archive into an empty store (checked in full before anything is written)."""
+    """Restore an archive into an empty store (checked in full before anything is written).
+
+    Its signed checkpoints go back into the views database; each must be signed by a key
+    this tracker trusts and agree with the archive's events, or nothing is imported.
+    """
+    settings = _settings()
+    restored: list[Checkpoint] = []
     with _tracker() as tracker:
+        read_side = create_read_side(settings, tracker)
+
+        def keep(checkpoints: list[Checkpoint]) -> None:
+            restore_checkpoints(read_side.engine, checkpoints)
+            restored.extend(checkpoints)
+
         try:
             with _bar("Importing events", None) as advance:
-                count = import_archive(tracker, archive, advance)
-        except ArchiveError as e:
+                count = import_archive(
+                    tracker,
+                    archive,
+                    advance,
+                    trusted=trusted_keys(settings),
+                    restore_checkpoints=keep,
+                )
+        except (ArchiveError, CheckpointsExistError) as e:
             raise CommandFailedError(f"nothing imported: {e}") from None
-    out.print(f"Imported {count} events from {archive}; run 'impact rebuild' for the views.")
+        finally:
+            read_side.close()
+    out.print(
+        f"Imported {count} events and {len(restored)} signed checkpoint(s) from {archive}; "
+        "run 'impact rebuild' for the views."
+    )
 
 
 @contextmanager
@@ -512,26 +548,21 @@ def _bar(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
 
 
 class ExportFormat(StrEnum):
-    """Export file formats."""
+    """Export file formats for the tables (Parquet needs the optional 'parquet' extra)."""
 
     CSV = "csv"
+    PARQUET = "parquet"
 
 
-def _write_rows(
-    rows: Iterator[dict[str, Any]],
-    columns: list[str] | None,
-    output: Path | None,
-    what: str = "rows",
-    total: int | None = None,
-) -> int:
-    """CSV (with ``columns``) or JSON lines to a file or stdout; returns the row count.
+FormatOption = Annotated[
+    ExportFormat,
+    typer.Option("--format", help="File format: csv, or parquet (typed columns; needs pyarrow)."),
+]
 
-    Rows are written as they stream in; on a terminal a progress bar on stderr counts them
-    (with ``total``, an estimate of how many to expect, it also shows the time left).
-    """
-    stream = output.open("w", newline="") if output else sys.stdout
-    count = 0
-    progress = Progress(
+
+def _row_progress(what: str) -> Progress:
+    """A progress bar on stderr, shown only on a terminal (so piped output stays clean)."""
+    return Progress(
         TextColumn(f"Exporting {what}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -540,6 +571,26 @@ def _write_rows(
         transient=True,
         disable=not sys.stderr.isatty(),
     )
+
+
+def _write_rows(
+    rows: Iterator[dict[str, Any]],
+    columns: list[str] | None,
+    output: Path | None,
+    what: str = "rows",
+    total: int | None = None,
+    file_format: ExportFormat = ExportFormat.CSV,
+) -> int:
+    """CSV or Parquet (with ``columns``) or JSON lines to a file or stdout; returns the count.
+
+    Rows are written as they stream in; on a terminal a progress bar on stderr counts them
+    (with ``total``, an estimate of how many to expect, it also shows the time left).
+    """
+    if file_format is ExportFormat.PARQUET and columns is not None:
+        return _write_parquet(rows, columns, output, what, total)
+    stream = output.open("w", newline="") if output else sys.stdout
+    count = 0
+    progress = _row_progress(what)
     try:
         with progress:
             task = progress.add_task(what, total=total)
@@ -557,6 +608,29 @@ def _write_rows(
     finally:
         if output:
             stream.close()
+    if output:
+        out.print(f"Wrote {count} {what} to {output}.")
+    return count
+
+
+def _write_parquet(
+    rows: Iterator[dict[str, Any]],
+    columns: list[str],
+    output: Path | None,
+    what: str,
+    total: int | None,
+) -> int:
+    """Parquet to a file, or to stdout when it is not a terminal (the file is binary)."""
+    if output is None and sys.stdout.isatty():
+        raise CommandFailedError("Parquet is binary: give --output FILE, or redirect stdout.")
+    with _row_progress(what) as progress:
+        task = progress.add_task(what, total=total)
+        try:
+            count = write_parquet(
+                rows, columns, output or sys.stdout.buffer, lambda n: progress.advance(task, n)
+            )
+        except ParquetUnavailableError as e:
+            raise CommandFailedError(str(e)) from None
     if output:
         out.print(f"Wrote {count} {what} to {output}.")
     return count
@@ -720,6 +794,15 @@ def _filter_as_at(text: str | None, axis: str | None) -> AsAt | None:
     return AsAt(axis=Axis(axis), moment=moment)
 
 
+def _pseudonymiser() -> Pseudonymiser:
+    """The deployment's pseudonyms, with fellows' accounts sharing their fellow's."""
+    identity = _identity()
+    try:
+        return load_pseudonymiser(_settings(), identity)
+    finally:
+        identity.close()
+
+
 @export_app.command("events")
 def export_events(
     output: Output = None,
@@ -745,7 +828,7 @@ def export_events(
         axis=axis,
     )
     with _views(f.scope) as (tracker, engine):
-        pseudonym = None if real_ids else load_pseudonymiser(_settings())
+        pseudonym = None if real_ids else _pseudonymiser()
         rows = events_jsonl(
             tracker,
             pseudonym,
@@ -760,6 +843,7 @@ def export_events(
 @export_app.command("stage-transitions")
 def export_stage_transitions(
     output: Output = None,
+    file_format: FormatOption = ExportFormat.CSV,
     cohort: CohortOption = None,
     system: SystemOption = None,
     organisation: OrganisationOption = None,
@@ -780,12 +864,13 @@ def export_stage_transitions(
     )
     with _views(f.scope) as (_, engine):
         rows = stage_transitions(engine, scope=f.scope, since=f.since, until=f.until, as_at=f.as_at)
-        _write_rows(rows, STAGE_COLUMNS, output)
+        _write_rows(rows, STAGE_COLUMNS, output, file_format=file_format)
 
 
 @export_app.command("projects")
 def export_projects(
     output: Output = None,
+    file_format: FormatOption = ExportFormat.CSV,
     cohort: CohortOption = None,
     system: SystemOption = None,
     organisation: OrganisationOption = None,
@@ -798,12 +883,14 @@ def export_projects(
     """
     f = _filters(cohort=cohort, system=system, organisation=organisation, as_at=as_at, axis=axis)
     with _views(f.scope) as (_, engine):
-        _write_rows(projects_table(engine, scope=f.scope, as_at=f.as_at), PROJECT_COLUMNS, output)
+        rows = projects_table(engine, scope=f.scope, as_at=f.as_at)
+        _write_rows(rows, PROJECT_COLUMNS, output, file_format=file_format)
 
 
 @export_app.command("organisations")
 def export_organisations(
     output: Output = None,
+    file_format: FormatOption = ExportFormat.CSV,
     system: Annotated[
         str | None,
         typer.Option(
@@ -815,18 +902,20 @@ def export_organisations(
     f = _filters(system=system)
     with _views(f.scope) as (_, engine):
         rows = organisations_table(engine, system_id=f.scope.system_id)
-        _write_rows(rows, ORGANISATION_COLUMNS, output)
+        _write_rows(rows, ORGANISATION_COLUMNS, output, file_format=file_format)
 
 
 @export_app.command("measures")
 def export_measures(
     output: Output = None,
-    file_format: Annotated[ExportFormat, typer.Option("--format", help="File format.")] = (
-        ExportFormat.CSV
-    ),
+    file_format: FormatOption = ExportFormat.CSV,
     recalculate_at_pilot: Annotated[
-        bool, typer.Option(help="Mark limits to be recalculated from each project's first pilot.")
-    ] = True,
+        bool,
+        typer.Option(
+            help="Also recalculate limits from each project's first pilot (the charts use "
+            "only the recalculation points the fellows marked)."
+        ),
+    ] = False,
     cohort: CohortOption = None,
     system: SystemOption = None,
     organisation: OrganisationOption = None,
@@ -863,7 +952,7 @@ def export_measures(
             until=f.until,
             as_at=f.as_at,
         )
-        _write_rows(rows, MDC_COLUMNS, output, what=f"points ({file_format.value})")
+        _write_rows(rows, MDC_COLUMNS, output, what="points", file_format=file_format)
 
 
 @app.command()
@@ -903,18 +992,43 @@ def verify(
     if checkpoint_file or project_id:
         _verify_project(checkpoint_file, project_id)
         return
+    settings = _settings()
     with _tracker() as tracker:
-        read_side = create_read_side(_settings(), tracker)
+        read_side = create_read_side(settings, tracker)
         try:
-            report = verify_store(tracker, read_side.engine)
+            report = verify_store(tracker, read_side.engine, trusted_keys(settings))
         finally:
             read_side.close()
+    if report.empty:
+        out.print("The event store is empty and no checkpoint was signed: nothing to verify.")
+        return
     out.print(f"Checked {report.events} stored events against {report.recorded} recorded.")
     for problem in report.problems:
         err.print(f"[red]{problem.kind}:[/red] {problem.detail}", highlight=False)
     for made, ok, detail in report.checkpoints:
         mark = "[green]ok[/green]" if ok else "[red]FAILED[/red]"
         out.print(f"checkpoint {made.seq} ({made.size} events): {mark} {detail}", highlight=False)
+    for pair in report.consistency:
+        mark = {"consistent": "[green]consistent[/green]", "unchecked": "not checked"}.get(
+            pair.status, "[red]INCONSISTENT[/red]"
+        )
+        out.print(
+            f"checkpoint {pair.first.seq} -> {pair.second.seq}: {mark} ({pair.detail})",
+            highlight=False,
+        )
+    if report.unrecorded:
+        out.print(
+            f"Note: the integrity view has not recorded the last {report.unrecorded} events "
+            "yet ('impact project integrity'): they were checked only against the checkpoints "
+            "and their streams' versions.",
+            highlight=False,
+        )
+    if not report.checkpoints:
+        out.print(
+            "Note: no checkpoint is signed yet ('impact checkpoint'): only the hashes recorded "
+            "by the integrity view vouch for the log.",
+            highlight=False,
+        )
     if not report.ok:
         raise SystemExit(1)
     out.print("[green]The log is intact.[/green]")
@@ -928,9 +1042,10 @@ def _verify_project(checkpoint_file: Path | None, project_id: str | None) -> Non
         pid = UUID(project_id)
     except (OSError, ValueError) as e:
         raise CommandFailedError(f"can't read the checkpoint or project id: {e}") from None
+    settings = _settings()
     with _tracker() as tracker:
         proof = project_proof(tracker, pid, saved.size)
-    failures = check_proof(proof, saved)
+    failures = check_proof(proof, saved, trusted_keys(settings))
     for failure in failures:
         err.print(f"[red]failed:[/red] {failure}", highlight=False)
     if failures:

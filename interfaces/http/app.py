@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -15,6 +15,7 @@ from application.tracker import ImpactTracker
 from interfaces.http.errors import install_error_handlers
 from interfaces.http.ratelimit import LoginLimiter
 from interfaces.http.routers import (
+    charts,
     evaluation,
     exports,
     operations,
@@ -23,6 +24,7 @@ from interfaces.http.routers import (
 )
 from interfaces.http.routers import identity as identity_routes
 from interfaces.http.schemas import ERROR_RESPONSES
+from interfaces.http.sealed_text import OpenedJSONResponse, OpenSealedText
 from interfaces.http.security import SecurityHeaders, protect_from_csrf
 from interfaces.http.services import Services
 from interfaces.web.app import install_web
@@ -75,14 +77,22 @@ def create_api(
         summary="Event-sourced tracker of system change projects and their impact.",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        default_response_class=OpenedJSONResponse,
     )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
+
+    def text_opener() -> Callable[[str], str] | None:
+        services: Services | None = getattr(app.state, "services", None)
+        return services.tracker.open_text if services is not None else None
+
+    app.add_middleware(OpenSealedText, opener=text_opener)
     for router in (
         operations.router,
         identity_routes.router,
         programme.router,
         projects.router,
+        charts.router,
         evaluation.router,
         exports.router,
     ):

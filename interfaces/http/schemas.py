@@ -150,6 +150,25 @@ class RecalculationIn(BaseModel):
     reason: str = Field(min_length=1, max_length=5000)
 
 
+class AstronomicalIn(BaseModel):
+    """Why the measurement named in the path is obviously different from the rest."""
+
+    model_config = {"extra": "forbid"}
+
+    occurred_on: date
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class BaselineIn(BaseModel):
+    """How many points of each phase the measure's limits are fixed on, and why."""
+
+    model_config = {"extra": "forbid"}
+
+    occurred_on: date
+    points: int = Field(ge=2, le=1000, description="Non-ghosted points in the baseline.")
+    reason: str = Field(min_length=1, max_length=5000)
+
+
 class CheckpointOut(BaseModel):
     """A signed checkpoint: keep it to verify the history later (``impact verify``)."""
 
@@ -157,8 +176,12 @@ class CheckpointOut(BaseModel):
     size: int = Field(description="Events in the log when it was signed.")
     root: str = Field(description="RFC 6962 Merkle root of those events (hex SHA-256).")
     signed_at: UtcDateTime
-    public_key: str = Field(description="Ed25519 public key (hex) that signed it.")
+    public_key: str = Field(description="Ed25519 public key (hex) it says signed it.")
     signature: str
+    trusted: bool = Field(
+        description="Whether the signature holds for a key this tracker trusts (its signing "
+        "key or IMPACT_TRUSTED_CHECKPOINT_KEYS); a checkpoint that is not is no evidence."
+    )
 
 
 class ErasureIn(BaseModel):

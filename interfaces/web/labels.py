@@ -48,6 +48,10 @@ EVENT_LABELS = {
     "MeasurementRestored": "Measurement restored",
     "RecalculationMarked": "Limits recalculated",
     "RecalculationRemoved": "Recalculation removed",
+    "MeasurementFlaggedAstronomical": "Flagged astronomical",
+    "MeasurementUnflaggedAstronomical": "Astronomical flag removed",
+    "BaselineSet": "Baseline set",
+    "BaselineCleared": "Baseline cleared",
 }
 _STAGE_COLOURS = {"proposed": "grey", "piloted": "blue", "measured": "purple", "adopted": "green"}
 

@@ -14,7 +14,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 
+from application.personal_data import TEXT_OPENER, TEXT_TOKEN
 from interfaces.web.labels import (
     EVENT_LABELS,
     SCOPE_LABELS,
@@ -58,6 +60,23 @@ TEMPLATES.env.filters.update(
     scope=lambda s: SCOPE_LABELS.get(str(s), str(s)),
 )
 TEMPLATES.env.globals.update(STAGE_LABELS=STAGE_LABELS, EVENT_LABELS=EVENT_LABELS)
+
+
+def _opened(value: Any) -> Any:
+    """Free text sealed under fellows' keys, opened as it is written into a page.
+
+    The views hold it sealed (``application.named_people``); the request's opener gives the
+    text, or ``[erased]``. Inside already-escaped markup (``tojson``) the text is escaped.
+    """
+    opener = TEXT_OPENER.get()
+    if opener is None or not isinstance(value, str) or "[sealed:" not in value:
+        return value
+    if isinstance(value, Markup):
+        return Markup(TEXT_TOKEN.sub(lambda m: str(escape(opener(m.group(0)))), value))
+    return opener(value)
+
+
+TEMPLATES.env.finalize = _opened
 
 
 def is_htmx(request: Request) -> bool:

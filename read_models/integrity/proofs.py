@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel
 
 from application.integrity import merkle
+from application.integrity.signing import TrustedKeys
 from application.tracker import ImpactTracker
 from read_models.integrity.checkpoints import Checkpoint
 from read_models.integrity.verify import store_leaves
@@ -91,11 +92,16 @@ def project_proof(tracker: ImpactTracker, project_id: UUID, size: int) -> Projec
     )
 
 
-def check_proof(proof: ProjectProof, checkpoint: Checkpoint) -> list[str]:
-    """What fails when the project's proof is checked against a saved checkpoint."""
+def check_proof(proof: ProjectProof, checkpoint: Checkpoint, trusted: TrustedKeys) -> list[str]:
+    """What fails when the project's proof is checked against a saved checkpoint.
+
+    The checkpoint counts only when one of the ``trusted`` keys signed it: the key it names
+    is no evidence, since whoever forged it could name their own.
+    """
     failures = []
-    if not checkpoint.is_signed():
-        failures.append("the checkpoint's signature does not verify")
+    untrusted = checkpoint.trust(trusted)
+    if untrusted:
+        failures.append(untrusted)
     if proof.size != checkpoint.size:
         failures.append(
             f"the store holds {proof.size} of the checkpoint's {checkpoint.size} events"
@@ -110,3 +116,49 @@ def check_proof(proof: ProjectProof, checkpoint: Checkpoint) -> list[str]:
     if not proof.proofs:
         failures.append("the project has no events within the checkpoint")
     return failures
+
+
+class ConsistencyProof(BaseModel):
+    """RFC 6962 consistency proof: the log's first ``first`` events are a prefix of ``second``.
+
+    Check it with the two signed roots (RFC 9162, 2.1.4.2); ``first_root`` and ``second_root``
+    are the roots the store has now, for comparison with the checkpoints one holds.
+    """
+
+    first: int
+    second: int
+    first_root: str
+    second_root: str
+    proof: list[str]
+
+
+class LogTooShortError(ValueError):
+    """A proof asked for beyond the log's end."""
+
+
+def consistency_proof(tracker: ImpactTracker, first: int, second: int) -> ConsistencyProof:
+    """The consistency proof between the store's first ``first`` and ``second`` events.
+
+    Computed from the event store in one pass, holding only the frontier and the proof's
+    nodes (not the log).
+    """
+    if second > tracker.head():  # refused before reading the log (ids never undercount it)
+        msg = f"the log has fewer than {second} events"
+        raise LogTooShortError(msg)
+    ranges = merkle.consistency_ranges(first, second)
+    roots = merkle.RangeRoots([*ranges, (0, first), (0, second)])
+    for leaf in store_leaves(tracker):
+        if roots.count >= second:
+            break
+        roots.add(leaf.leaf_hash)
+    if roots.count < second:
+        msg = f"the log has {roots.count} events, fewer than {second}"  # ids with gaps
+        raise LogTooShortError(msg)
+    found = roots.found | {(0, 0): merkle.EMPTY_ROOT}
+    return ConsistencyProof(
+        first=first,
+        second=second,
+        first_root=found[(0, first)],
+        second_root=found[(0, second)],
+        proof=[found[r] for r in ranges],
+    )

@@ -12,6 +12,7 @@ that as at a point every row says what was known (recorded axis) or true (effect
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -21,12 +22,14 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import ColumnElement, Engine, Select, and_, case, func, or_, select
 
 from application.errors import InvalidRequestError, UnknownReferenceError
+from application.named_people import FREE_TEXT_FIELDS
 from application.tracker import ImpactTracker
-from domain.spc import SPCPoint
+from domain.periods import period_index
+from domain.spc import SPCInputError
 from domain.values import ProjectStatus
 from read_models.envelope import Envelope, decode
 from read_models.projection import utc_naive
-from read_models.queries.charts import ANNOTATED, ChartOptions, charted_points
+from read_models.queries.charts import ChartOptions, chart_and_points, charted_points
 from read_models.queries.common import AsAt, Axis
 from read_models.queries.portfolio import _stage_column  # the portfolio's as-at stage, shared
 from read_models.views.measures import measures
@@ -151,21 +154,28 @@ MDC_COLUMNS = [
     "unit",
     "improvement_direction",
     "target",
+    "baseline_points",
     "group_type",
     "group_id",
     "group_name",
     "date",
     "value",
+    "phase",
     "recalculate_limits",
     "ghost",
+    "astronomical",
     "annotation",
 ]
+"""Making Data Count's long format, one row per point.  Every metric belongs to one project, so
+``group_type`` is always ``project`` (``group_id`` the project's id, ``group_name`` its title):
+a measure is never pooled across an organisation's or a cohort's projects, and regrouping by
+cohort or organisation is a join with ``projects.csv`` on ``group_id``."""
 
 
 def measures_long(
     engine: Engine,
     *,
-    recalculate_at_pilot: bool = True,
+    recalculate_at_pilot: bool = False,
     scope: ProjectScope | None = None,
     since: date | None = None,
     until: date | None = None,
@@ -173,13 +183,16 @@ def measures_long(
 ) -> Iterator[dict[str, Any]]:
     """Every point of every measure in scope, in MDC's long format (streamed, measure by measure).
 
-    ``recalculate_limits`` and ``ghost`` are the chart's own marks (its recalculation points,
-    and with ``recalculate_at_pilot`` the first point on or after the project's first pilot;
-    its ghosted points), as the charts draw them; ``annotation`` names milestones that fell in
-    the period.
-    As at a point: the measures defined by then, each series as it stood (``measure_series``),
-    and only the pilots and milestones in force. ``since``/``until`` keep periods in a range;
-    the marks are worked out on the whole series first, so a range never moves them.
+    Each measure's rows are its chart (``measure_chart``, with the chart's own stored settings:
+    recalculation points, baseline, ghosted and astronomical points), so the export and the
+    chart agree point by point: ``phase`` is the point's phase (blank on a run chart, which
+    has none), ``recalculate_limits`` the analyst's mark that starts a phase, and
+    ``annotation`` names the chart's milestones (pilot starts, adoptions, sign-offs) whose date
+    falls in the point's own period (day, week, month or quarter).  ``recalculate_at_pilot``
+    adds a phase from the first pilot's period, as the chart's option of that name does.
+    As at a point: the measures defined by then, each chart as it stood. ``since``/``until``
+    keep periods in a range; the chart is worked out on the whole series first, so a range
+    never moves a mark.
     """
     m = measures.c
     query = (
@@ -194,10 +207,7 @@ def measures_long(
         defined = conn.execute(query.order_by(projects.c.title, m.defined_at)).mappings().all()
     options = ChartOptions(recalculate_at_pilot=recalculate_at_pilot)
     for measure in defined:
-        found = charted_points(engine, measure["measure_id"], as_at, options)
-        if found is None:  # defined after the list was read: it will be in the next export
-            continue
-        for row in _rows(engine, dict(measure), found[2], as_at):
+        for row in _chart_rows(engine, dict(measure), as_at, options):
             if since is not None and row["date"] < since.isoformat():
                 continue
             if until is not None and row["date"] > until.isoformat():
@@ -205,45 +215,60 @@ def measures_long(
             yield row
 
 
-def _rows(
-    engine: Engine, measure: dict[str, Any], points: list[SPCPoint], as_at: AsAt | None
+def _chart_rows(
+    engine: Engine, measure: dict[str, Any], as_at: AsAt | None, options: ChartOptions
 ) -> Iterator[dict[str, Any]]:
-    e = entries.c
-    with engine.connect() as conn:
-        milestones = conn.execute(
-            select(e.occurred_on, e.event_type, e.data)
-            .where(
-                e.project_id == measure["project_id"],
-                e.event_type.in_([*ANNOTATED, "MilestoneLogged"]),
-                *_in_force(e.occurred_on, e.recorded_at, as_at),
-            )
-            .order_by(e.occurred_on)
-        ).all()
-    for point in points:
-        period = point.period
-        notes = [
-            ANNOTATED.get(r.event_type) or r.data.get("title", "")
-            for r in milestones
-            if (r.occurred_on.year, r.occurred_on.month) == (period.year, period.month)
-        ]
+    """One measure's rows: its chart's points, or its raw points if it can't be charted.
+
+    A series stored before one value per period was enforced may hold two values in one
+    period; the chart refuses it (``DuplicatePeriodError``), and the export then still gives
+    every point and its marks, with no phase, rather than failing the whole export.
+    """
+    try:
+        drawn = chart_and_points(engine, measure["measure_id"], as_at, options)
+    except SPCInputError:
+        drawn = None
+    if drawn is not None:
+        chart, marked = drawn
+        frequency, annotations = chart.measure.frequency, chart.annotations
+        baseline = chart.baseline_points
+        phases = [p.phase for p in chart.chart.points]
+    else:
+        found = charted_points(engine, measure["measure_id"], as_at, options)
+        if found is None:  # defined after the list was read: it will be in the next export
+            return
+        series, annotations, marked = found
+        frequency, baseline = series.measure.frequency, None
+        phases = [None] * len(marked)
+    by_period: dict[int, list[str]] = {}
+    for annotation in annotations:
+        by_period.setdefault(period_index(annotation.on, frequency), []).append(annotation.label)
+    for point, phase in zip(marked, phases, strict=True):
         yield {
             "metric_id": str(measure["measure_id"]),
             "metric_name": measure["name"],
             "unit": measure["unit"],
             "improvement_direction": measure["direction"],
             "target": "" if measure["target"] is None else measure["target"],
+            "baseline_points": "" if baseline is None else baseline,
             "group_type": "project",
             "group_id": str(measure["project_id"]),
             "group_name": measure["title"],
-            "date": period.isoformat(),
+            "date": point.period.isoformat(),
             "value": point.value,
+            "phase": "" if phase is None else phase + 1,
             "recalculate_limits": point.recalculate,
             "ghost": point.ghost,
-            "annotation": "; ".join(n for n in notes if n),
+            "astronomical": point.astronomical,
+            "annotation": "; ".join(by_period.get(period_index(point.period, frequency), [])),
         }
 
 
-PEOPLE_FIELDS = ("lead_fellow_id", "sponsor_id")
+PEOPLE_FIELDS = frozenset({"lead_fellow_id", "sponsor_id"})
+PEOPLE_LIST_FIELDS = frozenset({"team_fellow_ids"})
+PERSON_STREAM_EVENTS = frozenset({"FellowEnrolled", "FellowErased"})
+# The system's own actor is no person, and analysts need to tell its events from people's.
+SYSTEM_ROLE = "system"
 # Personal details sealed with a person's key: never exported, not even as ciphertext, so an
 # export can't outlive an erasure in a form that a leaked key would open.
 SEALED_FIELDS = frozenset({"sealed_name", "sealed_email"})
@@ -260,10 +285,14 @@ def events_jsonl(
 ) -> Iterator[dict[str, Any]]:
     """Every event with both time axes; people as pseudonyms unless ``pseudonym`` is None.
 
+    "People" means every id of a person: the actor (unless it is the system), the fellows and
+    sponsors an event names, and the stream id of a fellow's own events, each through the same
+    ``pseudonym`` so one person is one pseudonym across the file.
     Streamed from the event store page by page. Filters: only these projects' streams (from
     ``scoped_projects``; other streams are left out), an effective-date range, and as at a
     point: the events recorded by then, or effective on or before its day.
     """
+    read_text = _text_reader(tracker, pseudonym)
     start = 1
     while page := tracker.recorder.select_notifications(start=start, limit=BATCH):
         for envelope in map(decode, page):
@@ -274,8 +303,31 @@ def events_jsonl(
                 continue
             if as_at is not None and not _event_in_force(envelope, as_at):
                 continue
-            yield _event_row(envelope, pseudonym)
+            yield _event_row(envelope, pseudonym, read_text)
         start = page[-1].id + 1
+
+
+def _text_reader(
+    tracker: ImpactTracker, pseudonym: Callable[[str | None], str | None] | None
+) -> Callable[[str], str]:
+    """How free text sealed under fellows' keys reads: opened, or ``[erased]``.
+
+    For evaluators each named fellow's name is replaced by their pseudonym, so the text
+    doesn't undo the pseudonyms of the ids around it.
+    """
+    if pseudonym is None:
+        return tracker.open_text
+
+    def pseudonymised(text: str, people: list[UUID]) -> str:
+        for person in people:
+            name = tracker.named_people.name_of(person)
+            if name:
+                words = r"\W+".join(re.escape(word) for word in re.findall(r"\w+", name))
+                found = re.compile(rf"(?<!\w){words}(?!\w)", re.IGNORECASE)
+                text = found.sub(str(pseudonym(str(person))), text)
+        return text
+
+    return lambda text: tracker.open_text(text, pseudonymised)
 
 
 def _event_in_force(envelope: Envelope, as_at: AsAt) -> bool:
@@ -285,7 +337,9 @@ def _event_in_force(envelope: Envelope, as_at: AsAt) -> bool:
 
 
 def _event_row(
-    envelope: Envelope, pseudonym: Callable[[str | None], str | None] | None
+    envelope: Envelope,
+    pseudonym: Callable[[str | None], str | None] | None,
+    read_text: Callable[[str], str],
 ) -> dict[str, Any]:
     hide = pseudonym or (lambda value: value)
     data = {
@@ -294,19 +348,27 @@ def _event_row(
         if k not in {"actor", "timestamp", "occurred_on", "originator_topic"}
         and k not in SEALED_FIELDS
     }
-    for key in PEOPLE_FIELDS:
-        if key in data:
-            data[key] = hide(data[key])
-    if "team_fellow_ids" in data:
-        data["team_fellow_ids"] = [hide(f) for f in data["team_fellow_ids"]]
+    for key in PEOPLE_FIELDS & data.keys():
+        data[key] = hide(data[key])
+    for key in PEOPLE_LIST_FIELDS & data.keys():
+        data[key] = [hide(f) for f in data[key]]
+    for key in FREE_TEXT_FIELDS:
+        if isinstance(text := data.get(key), str) and "[sealed:" in text:
+            data[key] = read_text(text)
+    stream_id = str(envelope.originator_id)
+    if envelope.event_type in PERSON_STREAM_EVENTS:
+        stream_id = str(hide(stream_id))
+    actor = envelope.actor_id
+    if envelope.actor_role != SYSTEM_ROLE:
+        actor = str(hide(actor))
     return {
         "notification_id": envelope.notification_id,
-        "stream_id": str(envelope.originator_id),
+        "stream_id": stream_id,
         "version": envelope.version,
         "event_type": envelope.event_type,
         "occurred_on": envelope.occurred_on.isoformat(),
         "recorded_at": envelope.recorded_at.isoformat(),
-        "actor": hide(envelope.actor_id),
+        "actor": actor,
         "actor_role": envelope.actor_role,
         "data": data,
     }

@@ -6,11 +6,13 @@ from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, and_, func, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from domain.values import Frequency, ImprovementDirection
 from read_models.queries.common import AsAt, Axis, UtcDateTime
 from read_models.views.measures import measurements, measures, recalculations, values
+from read_models.views.organisations import involvements
+from read_models.views.timeline import projects
 
 
 class MeasureInfo(BaseModel):
@@ -24,6 +26,8 @@ class MeasureInfo(BaseModel):
     target: float | None
     frequency: Frequency
     defined_on: date
+    baseline_points: int | None = None
+    """The stored baseline: limits fixed on each phase's first N points (None: all of them)."""
 
 
 class SeriesPoint(BaseModel):
@@ -37,6 +41,8 @@ class SeriesPoint(BaseModel):
     recorded_at: UtcDateTime
     ghosted: bool = False
     ghost_reason: str | None = None
+    astronomical: bool = False
+    astronomical_reason: str | None = None
 
 
 class MeasureSeries(BaseModel):
@@ -83,6 +89,8 @@ def measure_series(
                     m.recorded_at,
                     m.ghosted,
                     m.ghost_reason,
+                    m.astronomical,
+                    m.astronomical_reason,
                 )
                 .where(m.measure_id == measure_id, m.retracted.is_(False))
                 .order_by(m.period)
@@ -153,3 +161,65 @@ def ghosted_measurements(engine: Engine, measure_id: UUID) -> dict[UUID, str | N
             )
         ).all()
     return {r.measurement_id: r.ghost_reason for r in rows}
+
+
+def astronomical_measurements(engine: Engine, measure_id: UUID) -> dict[UUID, str | None]:
+    """The measure's measurements flagged astronomical (current setting) and why."""
+    m = measurements.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(m.measurement_id, m.astronomical_reason).where(
+                m.measure_id == measure_id, m.astronomical.is_(True)
+            )
+        ).all()
+    return {r.measurement_id: r.astronomical_reason for r in rows}
+
+
+class MeasureLink(BaseModel):
+    """A measure and its project, for a list of charts to open (at a date, in a replay)."""
+
+    project_id: UUID
+    project_title: str
+    measure_id: UUID
+    name: str
+    frequency: Frequency
+
+
+def measure_links(
+    engine: Engine,
+    as_at: AsAt | None = None,
+    *,
+    organisation_id: UUID | None = None,
+    visible_to: tuple[str, list[UUID]] | None = None,
+) -> list[MeasureLink]:
+    """The measures defined by the point (every one now), by project title then definition.
+
+    ``organisation_id`` keeps the projects the organisation ever led, partnered, piloted or
+    adopted; ``visible_to`` (a sponsor's user id and organisations) keeps the projects they
+    sponsor or whose lead or current partners include one of their organisations, as the
+    project list does.
+    """
+    m, p, i = measures.c, projects.c, involvements.c
+    query = select(
+        m.project_id, p.title.label("project_title"), m.measure_id, m.name, m.frequency
+    ).join(projects, p.project_id == m.project_id)
+    if as_at is not None and as_at.axis is Axis.RECORDED:
+        query = query.where(m.defined_at <= as_at.cutoff)
+    elif as_at is not None:
+        query = query.where(m.defined_on <= as_at.day)
+    if organisation_id is not None:
+        query = query.where(
+            or_(
+                p.lead_organisation_id == organisation_id,
+                p.project_id.in_(select(i.project_id).where(i.organisation_id == organisation_id)),
+            )
+        )
+    if visible_to is not None:
+        sponsor, organisations = visible_to
+        current = select(i.project_id).where(
+            i.organisation_id.in_(organisations), i.role.in_(["lead", "partner"]), i.to_on.is_(None)
+        )
+        query = query.where(or_(p.sponsor_id == sponsor, p.project_id.in_(current)))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(p.title, m.defined_at)).mappings()
+        return [MeasureLink.model_validate(dict(r)) for r in rows]

@@ -3,6 +3,11 @@
 Written by a tracked projection like the other views (rows and position in one transaction),
 from the events' *stored* bytes. ``impact verify`` recomputes the same hashes from the event
 store and compares; signed checkpoints (``read_models.integrity.checkpoints``) fix the root.
+
+Each leaf also keeps the event's topic, so that ``verify`` can say *what* differs (the topic,
+the version number, the stream, or the stored bytes) rather than only that a hash does. Views
+recorded before the topic was kept get the column added empty, not rebuilt: rebuilding would
+re-record the hashes from the store as it is now, which is what they are there to check.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
+    Engine,
     Integer,
     MetaData,
     String,
     Table,
     Uuid,
+    inspect,
     select,
+    text,
 )
 
 from application.integrity import merkle
@@ -38,6 +46,7 @@ leaves = Table(
     Column("version", Integer, nullable=False),
     Column("leaf_hash", String(64), nullable=False),
     Column("chain_hash", String(64), nullable=False),
+    Column("topic", String(255), nullable=True),  # None in rows recorded before it was kept
 )
 
 streams = Table(
@@ -63,6 +72,14 @@ class IntegrityProjection(Projection):
     name: ClassVar[str] = "integrity"
     metadata: ClassVar[MetaData] = metadata
     event_types: ClassVar[frozenset[str] | None] = None
+
+    def create(self, engine: Engine) -> None:
+        """Create the tables, and add the topic column to a view recorded without it."""
+        super().create(engine)
+        with engine.begin() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns(leaves.name)}
+            if "topic" not in columns:
+                conn.execute(text(f"ALTER TABLE {leaves.name} ADD COLUMN topic VARCHAR(255)"))
 
     def apply(self, conn: Connection, events: Sequence[Envelope]) -> None:
         """Hash each event into its stream's chain and the log's tree."""
@@ -96,6 +113,7 @@ class IntegrityProjection(Projection):
                     "version": event.version,
                     "leaf_hash": leaf,
                     "chain_hash": chain,
+                    "topic": event.topic,
                 }
             )
             frontier = merkle.append(frontier, leaf)

@@ -43,6 +43,7 @@ measures = Table(
     Column("frequency", String(16), nullable=False),
     Column("defined_on", Date, nullable=False),
     Column("defined_at", DateTime, nullable=False),
+    Column("baseline_points", Integer),
 )
 
 measurements = Table(
@@ -62,6 +63,8 @@ measurements = Table(
     Column("retracted", Boolean, nullable=False),
     Column("ghosted", Boolean, nullable=False),
     Column("ghost_reason", Text),
+    Column("astronomical", Boolean, nullable=False),
+    Column("astronomical_reason", Text),
     Column("changes", Integer, nullable=False),
     Index("measure_measurements_by_measure", "measure_id", "period"),
 )
@@ -94,7 +97,7 @@ class MeasuresProjection(Projection):
     """Measures, their current measurements and every value's history."""
 
     name: ClassVar[str] = "measures"
-    version: ClassVar[int] = 2  # 2: ghosting and recalculation points
+    version: ClassVar[int] = 3  # 2: ghosting and recalculation points; 3: astronomical, baseline
     metadata: ClassVar[MetaData] = metadata
     event_types: ClassVar[frozenset[str]] = frozenset(
         {
@@ -106,6 +109,10 @@ class MeasuresProjection(Projection):
             "MeasurementRestored",
             "RecalculationMarked",
             "RecalculationRemoved",
+            "MeasurementFlaggedAstronomical",
+            "MeasurementUnflaggedAstronomical",
+            "BaselineSet",
+            "BaselineCleared",
         }
     )
 
@@ -136,18 +143,21 @@ class MeasuresProjection(Projection):
                         "frequency": s["frequency"],
                         "defined_on": event.occurred_on,
                         "defined_at": recorded_at,
+                        "baseline_points": None,
                     }
                 )
+                continue
+            if event.event_type in _BASELINES:
+                if new_measures:  # a measure defined in this page may be the one it sets
+                    insert_rows(conn, measures, new_measures)
+                    new_measures = []
+                _baseline(conn, event)
                 continue
             if event.event_type in _MARKS:
                 _mark(conn, event)
                 continue
-            if event.event_type in _GHOSTS:
-                ghost = cache.get(event.uuid("measurement_id"))
-                if ghost is not None:
-                    ghosted = event.event_type == "MeasurementGhosted"
-                    ghost.update(ghosted=ghosted, ghost_reason=s["reason"] if ghosted else None)
-                    cache.touch(ghost)
+            if event.event_type in _FLAGS:
+                _flag(cache, event)
                 continue
             if event.event_type == "MeasurementRecorded":
                 row = cache.add(
@@ -166,6 +176,8 @@ class MeasuresProjection(Projection):
                         "retracted": False,
                         "ghosted": False,
                         "ghost_reason": None,
+                        "astronomical": False,
+                        "astronomical_reason": None,
                         "changes": 0,
                     }
                 )
@@ -209,8 +221,16 @@ class MeasuresProjection(Projection):
             insert_rows(conn, values, history)
 
 
-_GHOSTS = frozenset({"MeasurementGhosted", "MeasurementRestored"})
+# Per-measurement flags: event -> (column, its reason column, set or cleared).
+_FLAGS = {
+    "MeasurementGhosted": ("ghosted", "ghost_reason", True),
+    "MeasurementRestored": ("ghosted", "ghost_reason", False),
+    "MeasurementFlaggedAstronomical": ("astronomical", "astronomical_reason", True),
+    "MeasurementUnflaggedAstronomical": ("astronomical", "astronomical_reason", False),
+}
 _MARKS = frozenset({"RecalculationMarked", "RecalculationRemoved"})
+# Rare, like recalculation points: written straight away, in page order.
+_BASELINES = frozenset({"BaselineSet", "BaselineCleared"})
 
 
 def _mark(conn: Connection, event: Envelope) -> None:
@@ -225,3 +245,23 @@ def _mark(conn: Connection, event: Envelope) -> None:
                 recalculations.c.from_period == key["from_period"],
             )
         )
+
+
+def _flag(cache: RowCache, event: Envelope) -> None:
+    """Set or clear a measurement's ghost or astronomical flag, with its reason."""
+    row = cache.get(event.uuid("measurement_id"))
+    if row is None:
+        return
+    column, reason, on = _FLAGS[event.event_type]
+    row.update({column: on, reason: event.state["reason"] if on else None})
+    cache.touch(row)
+
+
+def _baseline(conn: Connection, event: Envelope) -> None:
+    """Set or clear a measure's baseline (rare: written straight away, in page order)."""
+    points = event.state["points"] if event.event_type == "BaselineSet" else None
+    conn.execute(
+        measures.update()
+        .where(measures.c.measure_id == event.uuid("measure_id"))
+        .values(baseline_points=points)
+    )

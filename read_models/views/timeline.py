@@ -144,6 +144,14 @@ def summarise(event: Envelope) -> str:
             return f"Limits recalculated from {s['from_period']}: {s['reason']}"
         case "RecalculationRemoved":
             return f"Recalculation from {s['from_period']} removed"
+        case "MeasurementFlaggedAstronomical":
+            return f"Measurement flagged as astronomical on its run chart: {s['reason']}"
+        case "MeasurementUnflaggedAstronomical":
+            return "Astronomical flag taken off a measurement"
+        case "BaselineSet":
+            return f"Limits fixed on a baseline of the first {s['points']} points: {s['reason']}"
+        case "BaselineCleared":
+            return "Baseline cleared: limits from all points"
     return event.event_type
 
 
@@ -172,6 +180,10 @@ class TimelineProjection(Projection):
             "MeasurementRestored",
             "RecalculationMarked",
             "RecalculationRemoved",
+            "MeasurementFlaggedAstronomical",
+            "MeasurementUnflaggedAstronomical",
+            "BaselineSet",
+            "BaselineCleared",
         }
     )
 

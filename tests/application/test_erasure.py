@@ -30,7 +30,7 @@ from application.identity.service import (
     NewUser,
     create_identity_engine,
 )
-from application.integrity.signing import load_signer
+from application.integrity.signing import load_signer, trusted_keys
 from application.persistence.recorder import PersonKeyStore
 from application.personal_data import (
     ERASED_NAME,
@@ -349,19 +349,38 @@ def test_after_erasure_no_plaintext_or_key_remains_and_the_log_still_verifies(
     session = identity.start_session("fellow-zq")
     key = keys_of(tracker).person_key(fellow_id)
     assert key is not None
+    # Free text naming the fellow is sealed under their key; text naming no one stays plain.
+    project = tracker.propose_project(FELLOW, proposal(store.programme)).aggregate_id
+    for description in (f"Wexbury review chaired by {NAME}.", "Ottery review, no one named."):
+        milestone = c.LogMilestone(
+            occurred_on=date(2024, 2, 1), title="Review", description=description
+        )
+        tracker.log_milestone(FELLOW, project, milestone)
     views.runner.catch_up()
     signed = create_checkpoint(views.engine, load_signer(store.settings))
     before = dump_views(views.engine)
-    needles = {"name": NAME.encode(), "email": EMAIL.encode(), "key": key}
+    assert "[sealed:" in json.dumps(before, default=str), "the views hold the sealed text"
+    needles = {
+        "name": NAME.encode(),
+        "email": EMAIL.encode(),
+        "key": key,
+        "named text": b"Wexbury",
+        "plain text": b"Ottery",
+    }
     if store.settings.engine == "sqlite":
         present = sqlite_files_containing(store.settings.data_dir, needles)
         assert present["key"], "the key is in the events database before erasure"
         assert present["name"], "the account's display name is in the identity database"
+        # (so the search would find text left plain, in the store and the views alike)
+        assert {name.split(".")[0] for name in present["plain text"]} >= {"events", "views"}
+        assert present["named text"] == [], "sealed from the start"
     else:
         assert store.settings.database_url is not None
         dump = postgres_dump(store.settings.database_url)
         assert key.hex() in dump, "the key is in the database before erasure"
         assert NAME in dump, "the account's display name is in the database"
+        assert "Ottery" in dump
+        assert "Wexbury" not in dump
 
     result = erase_person(tracker, identity, ADMIN, fellow_id, ErasureReason.REQUESTED_BY_PERSON)
 
@@ -370,6 +389,8 @@ def test_after_erasure_no_plaintext_or_key_remains_and_the_log_still_verifies(
     assert result.accounts_anonymised == ["fellow-zq"]
     erased = tracker.fellow(fellow_id)
     assert (erased.name, erased.email, erased.erased) == (ERASED_NAME, None, True)
+    descriptions = [m.description for m in tracker.project(project).milestones]
+    assert descriptions == [ERASED_NAME, "Ottery review, no one named."]
     account = identity.get_user("fellow-zq")
     assert account is not None
     assert (account.display_name, account.disabled) == (ERASED_DISPLAY_NAME, True)
@@ -378,7 +399,7 @@ def test_after_erasure_no_plaintext_or_key_remains_and_the_log_still_verifies(
 
     # The stored events are untouched: every hash and the earlier checkpoint still verify.
     views.runner.catch_up()
-    report = verify(tracker, views.engine)
+    report = verify(tracker, views.engine, trusted_keys(store.settings))
     assert report.ok, report.problems
     assert [(made.seq, ok) for made, ok, _ in report.checkpoints] == [(signed.seq, True)]
 
@@ -392,7 +413,12 @@ def test_after_erasure_no_plaintext_or_key_remains_and_the_log_still_verifies(
 
     if store.settings.engine == "sqlite":
         present = sqlite_files_containing(store.settings.data_dir, needles)
-        assert present == {"name": [], "email": [], "key": []}
+        assert {label: files for label, files in present.items() if label != "plain text"} == {
+            "name": [],
+            "email": [],
+            "key": [],
+            "named text": [],
+        }
     else:
         assert store.settings.database_url is not None
         dump = postgres_dump(store.settings.database_url)
@@ -400,6 +426,7 @@ def test_after_erasure_no_plaintext_or_key_remains_and_the_log_still_verifies(
         assert EMAIL not in dump
         assert key.hex() not in dump
         assert "Quintrell" not in dump
+        assert "Wexbury" not in dump
         # Not even as a dead tuple in the tables' pages, which pg_dump would not show.
         assert key not in postgres_heap_pages(store.settings.database_url, "person_keys")
         assert NAME.encode() not in postgres_heap_pages(

@@ -1,20 +1,38 @@
-"""Backup and restore: identical streams and Merkle root, across engines; bad archives refused."""
+"""Backup and restore: identical streams and Merkle root, across engines; bad archives refused.
+
+The archive carries the signed checkpoints; a restore puts them back, and refuses the whole
+archive (nothing imported) when one is not signed by a trusted key or disagrees with the
+archive's events, even when whoever altered it recomputed the trailer's digest and root.
+"""
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
+import json
+import uuid
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from application.archive import ArchiveError, check_archive, export_archive, import_archive
 from application.bootstrap import create_tracker
 from application.demo.loader import load_demo
 from application.integrity import merkle
+from application.integrity.signing import Checkpoint, TrustedKeys, load_signer, trusted_keys
 from application.settings import Settings
 from application.tracker import ImpactTracker
+from interfaces.cli.main import CommandFailedError, app
 from read_models.bootstrap import create_read_side
-from read_models.integrity.verify import store_leaves
+from read_models.integrity.checkpoints import (
+    CheckpointsExistError,
+    create_checkpoint,
+    list_checkpoints,
+    restore_checkpoints,
+)
+from read_models.integrity.verify import store_leaves, verify
 from tests.postgres import throwaway_database
 from tests.read_models.dump import dump_views
 
@@ -30,13 +48,37 @@ def store_root(tracker: ImpactTracker) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The demo, with a checkpoint signed part-way through the log and one at its end."""
     data = tmp_path_factory.mktemp("origin")
-    tracker = create_tracker(Settings(data_dir=data))
+    settings = Settings(data_dir=data)
+    tracker = create_tracker(settings)
     load_demo(tracker)
+    read_side = create_read_side(settings, tracker)
+    read_side.runner.run_page()
+    create_checkpoint(read_side.engine, load_signer(settings))
+    read_side.runner.catch_up()
+    create_checkpoint(read_side.engine, load_signer(settings))
     path = data / "backup.jsonl.gz"
-    export_archive(tracker, path)
+    export_archive(tracker, path, checkpoints=list_checkpoints(read_side.engine))
+    read_side.close()
     tracker.close()
     return data, path
+
+
+def origin_keys(archive: tuple[Path, Path]) -> TrustedKeys:
+    """The keys the origin tracker trusts: its own signing key."""
+    return trusted_keys(Settings(data_dir=archive[0]))
+
+
+def origin_checkpoints(archive: tuple[Path, Path]) -> list[Checkpoint]:
+    """The checkpoints the origin keeps."""
+    settings = Settings(data_dir=archive[0])
+    tracker = create_tracker(settings)
+    read_side = create_read_side(settings, tracker)
+    kept = list_checkpoints(read_side.engine)
+    read_side.close()
+    tracker.close()
+    return kept
 
 
 def test_an_archive_restores_identical_streams_root_and_views(
@@ -45,16 +87,32 @@ def test_an_archive_restores_identical_streams_root_and_views(
     origin_data, path = archive
     origin = create_tracker(Settings(data_dir=origin_data))
     restored = create_tracker(shared_settings)
-    assert import_archive(restored, path) == origin.head()
+    restored_views = create_read_side(shared_settings, restored)
+    count = import_archive(
+        restored,
+        path,
+        trusted=origin_keys(archive),
+        restore_checkpoints=lambda kept: restore_checkpoints(restored_views.engine, kept),
+    )
+    assert count == origin.head()
     assert store_root(restored) == store_root(origin)
     project_id, _ = origin.proposed_projects(limit=1)[0]
     assert restored.history(project_id) == origin.history(project_id)
 
     origin_views = create_read_side(Settings(data_dir=origin_data), origin)
-    restored_views = create_read_side(shared_settings, restored)
     origin_views.runner.rebuild()
     restored_views.runner.rebuild()
     assert dump_views(restored_views.engine) == dump_views(origin_views.engine)
+    kept = list_checkpoints(restored_views.engine)
+    assert kept == list_checkpoints(origin_views.engine)
+    assert [c.size for c in kept] == [500, origin.head()]
+    report = verify(restored, restored_views.engine, origin_keys(archive))
+    assert report.ok, report
+    assert [ok for _, ok, _ in report.checkpoints] == [True, True]
+    assert [p.status for p in report.consistency] == ["consistent"]
+    # New checkpoints follow the restored ones (PostgreSQL's serial was moved past them).
+    later = create_checkpoint(restored_views.engine, load_signer(shared_settings))
+    assert later.seq == kept[-1].seq + 1
     origin_views.close()
     restored_views.close()
     origin.close()
@@ -67,16 +125,34 @@ def test_sqlite_to_postgresql_and_back_keeps_the_merkle_root(
 ) -> None:
     origin_data, path = archive
     origin = create_tracker(Settings(data_dir=origin_data))
+    keys = origin_keys(archive)
     with throwaway_database() as url:
-        middle = create_tracker(Settings(database_url=url, data_dir=tmp_path / "pg"))
-        import_archive(middle, path)
+        pg = Settings(database_url=url, data_dir=tmp_path / "pg")
+        middle = create_tracker(pg)
+        middle_views = create_read_side(pg, middle)
+        import_archive(
+            middle,
+            path,
+            trusted=keys,
+            restore_checkpoints=lambda kept: restore_checkpoints(middle_views.engine, kept),
+        )
         again = tmp_path / "again.jsonl.gz"
-        export_archive(middle, again)
+        export_archive(middle, again, checkpoints=list_checkpoints(middle_views.engine))
+        middle_views.close()
         middle.close()
-    back = create_tracker(Settings(data_dir=tmp_path / "back"))
-    import_archive(back, again)
+    back_settings = Settings(data_dir=tmp_path / "back")
+    back = create_tracker(back_settings)
+    back_views = create_read_side(back_settings, back)
+    import_archive(
+        back,
+        again,
+        trusted=keys,
+        restore_checkpoints=lambda kept: restore_checkpoints(back_views.engine, kept),
+    )
+    assert list_checkpoints(back_views.engine) == origin_checkpoints(archive)
+    back_views.close()
     assert store_root(back) == store_root(origin)
-    assert check_archive(again)["merkle_root"] == check_archive(path)["merkle_root"]
+    assert check_archive(again, keys)["merkle_root"] == check_archive(path, keys)["merkle_root"]
     back.close()
     origin.close()
 
@@ -111,9 +187,12 @@ def test_a_damaged_archive_is_refused_and_nothing_is_imported(
 ) -> None:
     damaged = _rewrite(archive[1], tmp_path / "damaged.jsonl.gz", change)
     tracker = create_tracker(Settings(data_dir=tmp_path / "store"))
+    keys = origin_keys(archive)
+    kept: list[Checkpoint] = []
     with pytest.raises(ArchiveError, match=message):
-        import_archive(tracker, damaged)
+        import_archive(tracker, damaged, trusted=keys, restore_checkpoints=kept.extend)
     assert tracker.head() == 0
+    assert kept == []
     tracker.close()
 
 
@@ -124,3 +203,125 @@ def test_importing_into_a_store_with_events_is_refused(archive: tuple[Path, Path
         import_archive(tracker, archive[1])
     assert tracker.head() == head
     tracker.close()
+
+
+def _retrailered(path: Path, target: Path, change: str) -> Path:
+    """The archive changed as a careful intruder would: the trailer's digest and root redone."""
+    with gzip.open(path, "rt") as source:
+        lines = source.readlines()
+    records = [json.loads(line) for line in lines]
+    events = [i for i, r in enumerate(records) if "v" in r and "id" in r]
+    if change == "alter":
+        record = records[events[10]]
+        record["state"] = base64.b64encode(base64.b64decode(record["state"]) + b" ").decode()
+    elif change == "drop-checkpoint":
+        del records[1]
+        events = [i - 1 for i in events]
+    elif change == "forge-checkpoint":
+        records[1]["root"] = "0" * 64
+    body = [json.dumps(r, separators=(",", ":"), sort_keys=True) + "\n" for r in records[:-1]]
+    frontier: merkle.Frontier = []
+    for i in events:
+        r = records[i]
+        state = base64.b64decode(r["state"])
+        entry = merkle.entry(uuid.UUID(r["id"]), r["v"], r["topic"], state)
+        frontier = merkle.append(frontier, merkle.leaf_hash(entry))
+    trailer = records[-1] | {
+        "sha256": hashlib.sha256("".join(body).encode()).hexdigest(),
+        "merkle_root": merkle.root(frontier),
+        "checkpoints": sum(1 for r in records if "checkpoint" in r),
+    }
+    with gzip.open(target, "wt") as out:
+        out.writelines([*body, json.dumps(trailer, sort_keys=True) + "\n"])
+    return target
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("alter", "checkpoint 1 .* the archive's Merkle root at that size differs from the signed"),
+        ("forge-checkpoint", "checkpoint 1 .* the checkpoint's signature does not verify"),
+    ],
+)
+def test_an_archive_altered_with_a_recomputed_trailer_is_refused_by_its_checkpoints(
+    archive: tuple[Path, Path], tmp_path: Path, change: str, message: str
+) -> None:
+    altered = _retrailered(archive[1], tmp_path / "altered.jsonl.gz", change)
+    untouched = _retrailered(archive[1], tmp_path / "same.jsonl.gz", "none")
+    keys = origin_keys(archive)
+    assert check_archive(untouched, keys) == check_archive(archive[1], keys)
+    tracker = create_tracker(Settings(data_dir=tmp_path / "store"))
+    keys = origin_keys(archive)
+    kept: list[Checkpoint] = []
+    with pytest.raises(ArchiveError, match=message):
+        import_archive(
+            tracker, altered, trusted=origin_keys(archive), restore_checkpoints=kept.extend
+        )
+    assert (tracker.head(), kept) == (0, [])
+    tracker.close()
+
+
+def test_checkpoints_signed_by_a_key_the_tracker_does_not_trust_are_refused(
+    archive: tuple[Path, Path], tmp_path: Path
+) -> None:
+    tracker = create_tracker(Settings(data_dir=tmp_path / "store"))
+    kept: list[Checkpoint] = []
+    with pytest.raises(ArchiveError, match="which this tracker does not trust"):
+        import_archive(tracker, archive[1], trusted=frozenset(), restore_checkpoints=kept.extend)
+    with pytest.raises(ArchiveError, match="nowhere to restore them"):
+        import_archive(tracker, archive[1], trusted=origin_keys(archive))
+    assert (tracker.head(), kept) == (0, [])
+    tracker.close()
+
+
+def test_a_views_database_that_keeps_checkpoints_already_is_refused_before_any_event(
+    archive: tuple[Path, Path], tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path / "store")
+    tracker = create_tracker(settings)
+    views = create_read_side(settings, tracker)
+    create_checkpoint(views.engine, load_signer(settings))  # of the empty log that was here
+    with pytest.raises(CheckpointsExistError, match="already keeps 1 checkpoint"):
+        import_archive(
+            tracker,
+            archive[1],
+            trusted=origin_keys(archive),
+            restore_checkpoints=lambda kept: restore_checkpoints(views.engine, kept),
+        )
+    assert tracker.head() == 0
+    assert len(list_checkpoints(views.engine)) == 1
+    views.close()
+    tracker.close()
+
+
+def _impact(data: Path, *args: str, **env: str) -> tuple[int, str]:
+    """Run the CLI in-process: (exit code, its output, and the refusal it raised if any)."""
+    result = CliRunner().invoke(app, list(args), env={"IMPACT_DATA_DIR": str(data), **env})
+    refusal = result.exception if isinstance(result.exception, CommandFailedError) else ""
+    return result.exit_code, " ".join(f"{result.output} {refusal}".split())
+
+
+def test_export_all_and_import_carry_the_checkpoints_from_the_command_line(
+    archive: tuple[Path, Path], tmp_path: Path
+) -> None:
+    origin = archive[0]
+    backup = tmp_path / "cli.jsonl.gz"
+    code, output = _impact(origin, "export", "--all", str(backup))
+    assert code == 0, output
+    assert "events and 2 signed checkpoint(s)" in output
+
+    # On a new machine without the tracker's key nothing is trusted: nothing is imported.
+    code, output = _impact(tmp_path / "bare", "import", str(backup))
+    assert code == 1
+    assert "nothing imported: checkpoint 1 (500 events): the checkpoint is signed by key" in output
+    bare = create_tracker(Settings(data_dir=tmp_path / "bare"))
+    assert bare.head() == 0
+    bare.close()
+
+    key = str(Settings(data_dir=origin).signing_key_path)
+    code, output = _impact(tmp_path / "new", "import", str(backup), IMPACT_SIGNING_KEY_FILE=key)
+    assert code == 0, output
+    assert "events and 2 signed checkpoint(s)" in output
+    code, output = _impact(tmp_path / "new", "verify", IMPACT_SIGNING_KEY_FILE=key)
+    assert code == 0, output
+    assert "checkpoint 1 -> 2: consistent" in output

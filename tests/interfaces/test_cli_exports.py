@@ -13,7 +13,7 @@ from application.bootstrap import create_tracker
 from application.settings import Settings
 from application.tracker import ImpactTracker
 from read_models.queries.exports import ProjectScope
-from tests.conftest import set_up_programme
+from tests.conftest import ADMIN, FELLOW, set_up_programme
 from tests.interfaces.test_cli import impact
 from tests.read_models import test_exports_oracle as replay
 from tests.read_models.test_exports_oracle import DAY, Scenario, record_scenario
@@ -125,3 +125,31 @@ def test_an_organisation_id_given_as_a_cohort_is_refused_naming_the_option(
         1,
         f"error: bad filter --cohort: There is no cohort with id {trust}.",
     )
+
+
+def test_events_name_people_only_by_pseudonym_unless_real_ids_are_asked_for(
+    recorded: Recorded,
+) -> None:
+    p = recorded.scenario.programme
+    people = [str(p.lead_fellow_id), str(p.other_fellow_id), FELLOW.user_id, ADMIN.user_id]
+    real = export(recorded, "events", "--real-ids")
+    assert [person for person in people if person not in real] == []
+    hidden = export(recorded, "events")
+    assert [person for person in people if person in hidden] == []
+    enrolled = [r for r in replay.read_jsonl(hidden) if r["event_type"] == "FellowEnrolled"]
+    assert len(enrolled) >= 2
+    assert all(r["stream_id"].startswith("person-") for r in enrolled)
+
+
+@pytest.mark.parametrize("name", ["projects", "stage-transitions", "organisations", "measures"])
+def test_a_parquet_export_holds_the_csv_rows_with_typed_cells(
+    recorded: Recorded, name: str
+) -> None:
+    target = recorded.path / f"{name}.parquet"
+    result = impact(recorded.path, "export", name, "--format", "parquet", "--output", str(target))
+    assert result.returncode == 0, result.stderr
+    rows = replay.assert_parquet_is_the_csv(target.read_bytes(), export(recorded, name))
+    assert rows
+    typed = {"projects": "proposed_on", "stage-transitions": "recorded_at", "measures": "value"}
+    if name in typed:
+        assert not isinstance(rows[0][typed[name]], str)

@@ -222,6 +222,25 @@ def test_a_following_worker_creates_indexes_a_killed_rebuild_left_out(
     engine.dispose()
 
 
+def test_a_worker_follows_only_the_views_it_was_given(demo: ImpactTracker, tmp_path: Path) -> None:
+    """One worker per view (``impact project --follow timeline``): the others stay put."""
+    engine = create_views_engine(Settings(data_dir=tmp_path / "views"))
+    runner = ProjectionRunner(demo, engine, all_projections(), page_size=200)
+    runner.set_up()
+    stop = threading.Event()
+    worker = threading.Thread(target=runner.follow, args=(stop, 0.01, ["timeline"]))
+    worker.start()
+    try:
+        runner.wait_for(demo.head(), ["timeline"], timeout=60)
+    finally:
+        stop.set()
+        worker.join()
+    positions = runner.positions()
+    assert positions.pop("timeline") == demo.head()
+    assert set(positions.values()) == {0}
+    engine.dispose()
+
+
 def test_setting_up_creates_indexes_a_killed_rebuild_left_out(
     shared_settings: Settings, demo: ImpactTracker, tmp_path: Path
 ) -> None:

@@ -406,3 +406,37 @@ def project_rows(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, str]]:
 def point_keys(rows: Iterable[dict[str, Any]]) -> set[tuple[str, str, float]]:
     """measures_long's rows as (measure, period, value)."""
     return {(r["metric_id"], r["date"], float(r["value"])) for r in rows}
+
+
+def _same_cell(text: str, value: Any) -> bool:
+    """Whether a Parquet cell holds what the CSV cell writes (parsed here, not by the export)."""
+    if value is None:
+        return text == ""
+    if isinstance(value, bool):
+        return text.lower() in {"true", "1"} if value else text.lower() in {"false", "0"}
+    if isinstance(value, float):
+        return float(text) == value
+    if isinstance(value, datetime):
+        return datetime.fromisoformat(text) == value
+    if isinstance(value, date):
+        return value.isoformat() == text
+    return isinstance(value, str) and value == text
+
+
+def assert_parquet_is_the_csv(parquet: bytes, csv_text: str) -> list[dict[str, Any]]:
+    """A Parquet export holds the CSV's columns and rows in order, each cell the CSV's value.
+
+    Returns the Parquet rows, so a test can also check their types.
+    """
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(parquet))
+    expected = read_csv(csv_text)
+    header = csv_text.splitlines()[0].split(",")
+    assert table.column_names == header
+    rows: list[dict[str, Any]] = table.to_pylist()
+    assert len(rows) == len(expected)
+    for number, (typed, text) in enumerate(zip(rows, expected, strict=True), start=1):
+        different = {c: (text[c], typed[c]) for c in header if not _same_cell(text[c], typed[c])}
+        assert different == {}, f"row {number}"
+    return rows

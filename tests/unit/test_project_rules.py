@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -10,11 +10,13 @@ from pydantic import ValidationError
 
 from domain import commands as c
 from domain import errors
+from domain import project_events as ev
 from domain.project import Project
 from domain.values import (
     Actor,
     AdoptionScope,
     ClosureOutcome,
+    Frequency,
     ImprovementDirection,
     ProjectStatus,
     Role,
@@ -538,3 +540,217 @@ def test_a_pasted_duplicate_period_is_refused_naming_its_row() -> None:
             ),
             FELLOW,
         )
+
+
+def measure_at(project: Project, frequency: Frequency, name: str = "Beds") -> UUID:
+    return project.define_measure(
+        c.DefineMeasure(
+            occurred_on=date(2024, 3, 1),
+            name=name,
+            unit="beds",
+            direction=ImprovementDirection.DOWN,
+            frequency=frequency,
+        ),
+        FELLOW,
+    )
+
+
+def paste(project: Project, measure_id: UUID, first: date, pasted: str) -> list[UUID]:
+    return project.paste_measurements(
+        c.PasteMeasurements(
+            occurred_on=date(2024, 6, 1), measure_id=measure_id, first_period=first, pasted=pasted
+        ),
+        FELLOW,
+    )
+
+
+@pytest.mark.parametrize(
+    ("frequency", "held", "clash"),
+    [
+        (Frequency.MONTHLY, date(2024, 3, 1), date(2024, 3, 1)),
+        (Frequency.WEEKLY, date(2024, 3, 11), date(2024, 3, 11)),
+        (Frequency.QUARTERLY, date(2024, 1, 1), date(2024, 1, 1)),
+        (Frequency.DAILY, date(2024, 3, 12), date(2024, 3, 12)),
+    ],
+)
+def test_a_second_value_in_a_period_is_refused_at_every_frequency(
+    frequency: Frequency, held: date, clash: date
+) -> None:
+    project = piloted()
+    measure_id = measure_at(project, frequency)
+    record(project, measure_id, held)
+    with pytest.raises(errors.DuplicateMeasurementError) as refused:
+        record(project, measure_id, clash)
+    assert refused.value.field == "period"
+    assert refused.value.rule == "duplicate_measurement"
+
+
+@pytest.mark.parametrize(
+    ("frequency", "inside", "start"),
+    [
+        (Frequency.MONTHLY, date(2024, 3, 15), date(2024, 3, 1)),
+        (Frequency.WEEKLY, date(2024, 3, 13), date(2024, 3, 11)),
+        (Frequency.QUARTERLY, date(2024, 2, 1), date(2024, 1, 1)),
+    ],
+)
+def test_a_period_named_by_a_day_inside_it_is_refused_with_its_start(
+    frequency: Frequency, inside: date, start: date
+) -> None:
+    project = piloted()
+    measure_id = measure_at(project, frequency)
+    with pytest.raises(errors.PeriodStartError, match=start.isoformat()) as refused:
+        record(project, measure_id, inside)
+    assert refused.value.field == "period"
+    assert refused.value.rule == "period_start"
+    assert not project.collect_events()[3:]  # proposal, pilot, measure: nothing recorded
+    record(project, measure_id, start)
+
+
+def test_a_pasted_column_starting_inside_a_period_is_refused_naming_the_row() -> None:
+    project = piloted()
+    measure_id = measure_at(project, Frequency.MONTHLY)
+    project.collect_events()
+    with pytest.raises(
+        errors.PeriodStartError, match=r"^Row 2 \(2024-01-15\).*2024-01-01"
+    ) as refused:
+        paste(project, measure_id, date(2024, 1, 15), "\n5\n6")
+    assert refused.value.field == "first_period"
+    assert not project.collect_events()
+
+
+def test_a_pasted_value_in_the_same_month_as_a_value_on_another_day_is_refused() -> None:
+    """Values stored before periods had to start their period still hold their month."""
+    project = piloted()
+    measure_id = measure_at(project, Frequency.MONTHLY)
+    legacy = ev.MeasurementRecorded(
+        originator_id=project.id,
+        originator_version=project.version + 1,
+        timestamp=datetime.now(UTC),
+        actor=FELLOW,
+        occurred_on=date(2024, 4, 10),
+        measurement_id=uuid4(),
+        measure_id=measure_id,
+        period=date(2024, 2, 15),
+        value=4.0,
+        numerator=None,
+        denominator=None,
+        note="",
+    )
+    legacy.mutate(project)  # replayed as stored: no rule re-judges it
+    assert project.measurements[legacy.measurement_id].period == date(2024, 2, 15)
+    project.collect_events()
+    with pytest.raises(
+        errors.DuplicateMeasurementError, match=r"^Row 2 \(2024-02-01\).*2024-02-15"
+    ):
+        paste(project, measure_id, date(2024, 1, 1), "1\n2\n3")
+
+
+def test_a_weekly_paste_steps_a_week_from_a_monday() -> None:
+    project = piloted()
+    measure_id = measure_at(project, Frequency.WEEKLY)
+    ids = paste(project, measure_id, date(2024, 3, 4), "1\n2\n3")
+    assert [project.measurements[i].period for i in ids] == [
+        date(2024, 3, 4),
+        date(2024, 3, 11),
+        date(2024, 3, 18),
+    ]
+    with pytest.raises(errors.PeriodStartError, match=r"^Row 1 \(2024-03-06\).*Monday"):
+        paste(project, measure_id, date(2024, 3, 6), "1")
+
+
+def test_a_paste_with_a_date_before_the_proposal_is_refused_naming_the_date() -> None:
+    """The paste's one effective date is checked once, before any row, and names its field."""
+    project = piloted()
+    measure_id = measure_at(project, Frequency.MONTHLY)
+    project.collect_events()
+    with pytest.raises(
+        errors.EffectiveDateError, match="before the project was proposed"
+    ) as refused:
+        project.paste_measurements(
+            c.PasteMeasurements(
+                occurred_on=PROPOSED - timedelta(days=1),
+                measure_id=measure_id,
+                first_period=date(2024, 1, 1),
+                pasted="1\n2",
+            ),
+            FELLOW,
+        )
+    assert refused.value.field == "occurred_on"
+    assert not project.collect_events()
+
+
+def test_a_pasted_baseline_before_the_proposal_is_kept() -> None:
+    """Making Data Count's baseline is the values before a change: often before the proposal."""
+    project = piloted()
+    measure_id = measure_at(project, Frequency.MONTHLY)
+    ids = paste(project, measure_id, PROPOSED.replace(year=PROPOSED.year - 1), "1\n2\n3")
+    assert len(ids) == 3
+
+
+def test_a_recalculation_mark_in_a_period_already_marked_is_refused() -> None:
+    project = piloted()
+    measure_id = measure_at(project, Frequency.MONTHLY)
+    mark = c.MarkRecalculation(
+        occurred_on=date(2024, 4, 1),
+        measure_id=measure_id,
+        from_period=date(2024, 3, 4),
+        reason="Pilot began",
+    )
+    project.mark_recalculation(mark, FELLOW)
+    later = mark.model_copy(update={"from_period": date(2024, 3, 20)})
+    with pytest.raises(errors.ChartSettingError, match="marked at 2024-03-04") as refused:
+        project.mark_recalculation(later, FELLOW)
+    assert refused.value.field == "from_period"
+
+
+def test_an_astronomical_flag_needs_a_current_value_and_is_set_and_cleared_once() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    measurement_id = record(project, measure_id, date(2024, 3, 1))
+    project.collect_events()
+    flag = c.FlagAstronomical(
+        occurred_on=date(2024, 5, 1), measurement_id=measurement_id, reason="Ward shut"
+    )
+    unflag = c.UnflagAstronomical(occurred_on=date(2024, 5, 2), measurement_id=measurement_id)
+    with pytest.raises(errors.ChartSettingError, match="not flagged") as refused:
+        project.unflag_astronomical(unflag, FELLOW)
+    assert refused.value.field == "measurement_id"
+    project.flag_astronomical(flag, FELLOW)
+    assert project.measurements[measurement_id].astronomical
+    with pytest.raises(errors.ChartSettingError, match="already flagged"):
+        project.flag_astronomical(flag, FELLOW)
+    project.unflag_astronomical(unflag, FELLOW)
+    assert not project.measurements[measurement_id].astronomical
+    (flagged, unflagged) = project.collect_events()
+    assert isinstance(flagged, ev.MeasurementFlaggedAstronomical)
+    assert (flagged.reason, flagged.actor) == ("Ward shut", FELLOW)
+    assert isinstance(unflagged, ev.MeasurementUnflaggedAstronomical)
+    with pytest.raises(errors.MeasurementNotFoundError):
+        project.flag_astronomical(flag.model_copy(update={"measurement_id": uuid4()}), FELLOW)
+    with pytest.raises(ValidationError):
+        c.FlagAstronomical(occurred_on=date(2024, 5, 1), measurement_id=measurement_id, reason="")
+
+
+def test_a_baseline_is_set_changed_and_cleared_and_refused_when_unchanged() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    project.collect_events()
+    twelve = c.SetBaseline(
+        occurred_on=date(2024, 5, 1), measure_id=measure_id, points=12, reason="A year"
+    )
+    clear = c.ClearBaseline(occurred_on=date(2024, 5, 2), measure_id=measure_id)
+    with pytest.raises(errors.ChartSettingError, match="no baseline"):
+        project.clear_baseline(clear, FELLOW)
+    project.set_baseline(twelve, FELLOW)
+    with pytest.raises(errors.ChartSettingError, match="already") as refused:
+        project.set_baseline(twelve, FELLOW)
+    assert refused.value.field == "points"
+    project.set_baseline(twelve.model_copy(update={"points": 20}), FELLOW)
+    assert project.measures[measure_id].baseline_points == 20
+    project.clear_baseline(clear, FELLOW)
+    assert project.measures[measure_id].baseline_points is None
+    assert versions(project) == ["BaselineSet", "BaselineSet", "BaselineCleared"]
+    with pytest.raises(errors.MeasureNotDefinedError):
+        project.set_baseline(twelve.model_copy(update={"measure_id": uuid4()}), FELLOW)
+    with pytest.raises(ValidationError):
+        c.SetBaseline(occurred_on=date(2024, 5, 1), measure_id=measure_id, points=1, reason="x")

@@ -416,8 +416,10 @@ def test_a_run_chart_marks_the_points_the_analyst_called_astronomical() -> None:
     assert result.points[3].signals[0].classification is Classification.CONCERN
 
 
-def test_an_xmr_chart_ignores_the_astronomical_mark() -> None:
-    assert all_signals(chart(points(BASE, astronomical=[3]))) == []
+def test_an_xmr_chart_ignores_the_astronomical_mark_but_shows_it() -> None:
+    result = chart(points(BASE, astronomical=[3]))
+    assert all_signals(result) == []
+    assert [i for i, p in enumerate(result.points) if p.astronomical] == [3]
 
 
 # Classification and icons
@@ -784,3 +786,121 @@ def test_reversing_the_series_leaves_the_mean_and_limits_unchanged(values: list[
 
     assert line_values(backwards) == pytest.approx(line_values(forwards), rel=1e-12)
     assert backwards.mr_bar == pytest.approx(forwards.mr_bar, rel=1e-12)
+
+
+def counted_points(result: SPCChart, skip: int | None = None) -> list[tuple[float, object]]:
+    """Each point's value, phase and signals, leaving out the one at ``skip``."""
+    return [
+        (p.value, (p.phase, p.signals, p.ghost)) for i, p in enumerate(result.points) if i != skip
+    ]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(finite, min_size=2, max_size=30).flatmap(
+        lambda v: st.tuples(st.just(v), st.permutations(v))
+    )
+)
+def test_any_permutation_keeps_the_mean_the_median_and_the_values_but_not_mr_bar(
+    pair: tuple[list[float], list[float]],
+) -> None:
+    """Order-free outputs survive any reordering; MR-bar and the limits need not.
+
+    The mean (an exactly rounded sum) and the run chart's median depend only on the values; the
+    moving ranges are between neighbours, so MR-bar (and with it the limits, and the rules that
+    use them or the order) may change, and are not compared.
+    """
+    values, shuffled = pair
+    forwards, reordered = xmr(values), xmr(shuffled)
+    assert limits_of(reordered).mean == limits_of(forwards).mean
+    assert sorted(p.value for p in reordered.points) == sorted(values)
+    as_run = spc_chart(points(values), direction=UP, target=None)
+    shuffled_run = spc_chart(points(shuffled), direction=UP, target=None)
+    assert shuffled_run.median == as_run.median
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(finite, min_size=4, max_size=12),
+    st.lists(finite, min_size=1, max_size=20).flatmap(
+        lambda v: st.tuples(st.just(v), st.permutations(v))
+    ),
+    st.one_of(st.none(), finite),
+)
+def test_reordering_points_after_a_fixed_baseline_moves_each_signal_with_its_value(
+    baseline: list[float], later: tuple[list[float], list[float]], target: float | None
+) -> None:
+    """With the limits fixed on a baseline, rule 1 (and the assurance icon) ignore the order.
+
+    Which values lie beyond the limits is a property of each value, so any permutation of the
+    points after the baseline flags the same values on the same sides; only the order-dependent
+    rules (shift, trend, two of three) may differ.
+    """
+    after, shuffled = later
+    fixed = SPCSettings(minimum_points=2, baseline_points=len(baseline))
+
+    def outside(result: SPCChart) -> list[tuple[float, Side]]:
+        return sorted(
+            (p.value, s.side)
+            for p in result.points
+            for s in p.signals
+            if s.rule is Rule.OUTSIDE_LIMITS
+        )
+
+    one = spc_chart(points([*baseline, *after]), direction=UP, target=target, settings=fixed)
+    other = spc_chart(points([*baseline, *shuffled]), direction=UP, target=target, settings=fixed)
+    assert other.phases[0].limits == one.phases[0].limits
+    assert outside(other) == outside(one)
+    assert other.assurance_icon == one.assurance_icon
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(finite, min_size=2, max_size=30),
+    ghost_value=finite,
+    position=st.integers(min_value=0, max_value=30),
+    target=st.one_of(st.none(), finite),
+    minimum=st.integers(min_value=2, max_value=20),
+    recalculate=st.sets(st.integers(min_value=1, max_value=29), max_size=3),
+)
+def test_adding_a_ghosted_point_changes_nothing_else_on_the_chart(
+    *,
+    values: list[float],
+    ghost_value: float,
+    position: int,
+    target: float | None,
+    minimum: int,
+    recalculate: set[int],
+) -> None:
+    """Every other point keeps its phase and signals, and the phases, median and icons stay.
+
+    Across both kinds of chart (the minimum decides), with recalculation points, and with a
+    target for the assurance icon. The ghosted point itself is shown, with no signal.
+    """
+    at = min(position, len(values))
+    marks = {r for r in recalculate if r < len(values)}
+    shifted = {r + 1 if r >= at else r for r in marks}
+    chosen = SPCSettings(minimum_points=minimum)
+    plain = spc_chart(
+        points(values, recalculate=marks), direction=UP, target=target, settings=chosen
+    )
+    ghosted = spc_chart(
+        points([*values[:at], ghost_value, *values[at:]], ghost=[at], recalculate=shifted),
+        direction=UP,
+        target=target,
+        settings=chosen,
+    )
+    assert counted_points(ghosted, skip=at) == counted_points(plain)
+    assert ghosted.points[at].signals == ()
+    assert (ghosted.kind, ghosted.reason, ghosted.median) == (
+        plain.kind,
+        plain.reason,
+        plain.median,
+    )
+    assert (ghosted.variation_icon, ghosted.assurance_icon) == (
+        plain.variation_icon,
+        plain.assurance_icon,
+    )
+    assert [(p.limits, p.calculation_points) for p in ghosted.phases] == [
+        (p.limits, p.calculation_points) for p in plain.phases
+    ]

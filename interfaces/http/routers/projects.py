@@ -33,6 +33,7 @@ from interfaces.http.schemas import (
     RecalculationIn,
     RetractionIn,
 )
+from interfaces.http.sealed_text import open_json_bytes
 from read_models.integrity.proofs import ProjectProof, project_proof
 from read_models.queries.common import Page
 from read_models.queries.measures import MeasureInfo, project_measures
@@ -137,7 +138,7 @@ async def timeline(
     if found is None:
         msg = "The project had no events by that date (or the views have not seen it yet)."
         raise NotFoundError(msg)
-    return Response(found, media_type="application/json")
+    return Response(open_json_bytes(found), media_type="application/json")
 
 
 @router.get("/{project_id}/measures")

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
+from application.integrity.signing import TrustedKeys, trusted_keys
 from application.results import HistoryEntry
 from application.tracker import ImpactTracker
 from interfaces.http.deps import AppServices
@@ -149,11 +150,20 @@ def gap_days(entry: HistoryEntry) -> int:
     return (entry.recorded_at.astimezone(UTC).date() - entry.occurred_on).days
 
 
-def judge(checkpoint: Checkpoint, proof: ProjectProof, total: int) -> Integrity:
-    """What the proofs of the project's events against a checkpoint show."""
+def judge(
+    checkpoint: Checkpoint, proof: ProjectProof, total: int, trusted: TrustedKeys
+) -> Integrity:
+    """What the proofs of the project's events against a checkpoint show.
+
+    A checkpoint not signed by a ``trusted`` key fails whatever the proofs say: the key it
+    names is no evidence, since whoever forged it could name their own.
+    """
     if not proof.proofs:
+        untrusted = checkpoint.trust(trusted)
+        if untrusted:
+            return Integrity("failed", checkpoint, 0, total, [untrusted])
         return Integrity("not_covered", checkpoint, 0, total)
-    failures = check_proof(proof, checkpoint)
+    failures = check_proof(proof, checkpoint, trusted)
     if failures:
         return Integrity("failed", checkpoint, len(proof.proofs), total, failures)
     state: Literal["verified", "partial"] = "partial" if len(proof.proofs) < total else "verified"
@@ -164,11 +174,15 @@ def judge(checkpoint: Checkpoint, proof: ProjectProof, total: int) -> Integrity:
 # is kept for a minute per (checkpoint, project, number of events): tampering with the store
 # shows on the page within a minute, and `impact verify` finds it at once.
 VERDICT_SECONDS = 60.0
-_VERDICTS: dict[tuple[int, int, UUID, int], tuple[float, Integrity]] = {}
+_VERDICTS: dict[tuple[int, int, str, UUID, int], tuple[float, Integrity]] = {}
 
 
 def integrity_of(
-    tracker: ImpactTracker, checkpoints: list[Checkpoint], project_id: UUID, total: int
+    tracker: ImpactTracker,
+    checkpoints: list[Checkpoint],
+    project_id: UUID,
+    total: int,
+    trusted: TrustedKeys,
 ) -> Integrity:
     """Prove the project's events from the event store against the latest checkpoint.
 
@@ -178,11 +192,12 @@ def integrity_of(
     if not checkpoints:
         return Integrity("no_checkpoint", None, 0, total)
     latest = max(checkpoints, key=lambda c: c.seq)
-    key = (id(tracker), latest.seq, project_id, total)
+    # The signature is in the key: a checkpoint row re-signed in place is judged afresh.
+    key = (id(tracker), latest.seq, latest.signature, project_id, total)
     remembered = _VERDICTS.get(key)
     if remembered and time.monotonic() - remembered[0] < VERDICT_SECONDS:
         return remembered[1]
-    verdict = judge(latest, project_proof(tracker, project_id, latest.size), total)
+    verdict = judge(latest, project_proof(tracker, project_id, latest.size), total, trusted)
     if len(_VERDICTS) > 1024:
         _VERDICTS.clear()
     _VERDICTS[key] = (time.monotonic(), verdict)
@@ -280,8 +295,13 @@ def audit(
     event_type: Annotated[str, Query(alias="type", max_length=40)] = "",
     actor: Annotated[str, Query(max_length=64)] = "",
     printable: Annotated[bool, Query(alias="print")] = False,
+    live: bool = False,
 ) -> Response:
-    """Every event, filtered by type and actor (htmx re-renders the table only)."""
+    """Every event, filtered by type and actor (htmx re-renders the table only).
+
+    ``live`` is the page's own refresh when someone records an event (the live stream): the
+    table, and the verification card beside it, which a new event changes too.
+    """
     project = readable_project(svc, user, project_id)
     engine = svc.read_side.engine
     history = svc.tracker.history(project_id)
@@ -295,6 +315,7 @@ def audit(
     filters = {"type": event_type, "actor": actor}
     query = urlencode({k: v for k, v in filters.items() if v})
     present = dict.fromkeys(e.event_type for e in history)
+    refresh = live and is_htmx(request)
     return render(
         request,
         "audit/show.html",
@@ -311,13 +332,16 @@ def audit(
             "printable": printable,
             "types": [(t, EVENT_LABELS.get(t, t)) for t in present],
             "actors": _actors(history),
+            "refresh": refresh,
             "integrity": None
-            if is_htmx(request)  # the filtered table alone does not show it
-            else integrity_of(svc.tracker, checkpoints, project_id, len(history)),
+            if is_htmx(request) and not refresh  # the filtered table alone does not show it
+            else integrity_of(
+                svc.tracker, checkpoints, project_id, len(history), trusted_keys(svc.settings)
+            ),
             "checkpoints": sorted(checkpoints, key=lambda c: c.seq, reverse=True)[:10],
             "printed_at": datetime.now(UTC),
         },
-        fragment="audit/_events.html",
+        fragment="audit/_refresh.html" if refresh else "audit/_events.html",
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
@@ -24,6 +25,7 @@ from application.errors import NotFoundError
 from application.identity.service import User
 from application.results import CommandResult, MeasureView, ProjectView
 from domain import commands as c
+from domain.periods import period_index, period_start
 from domain.spc import (
     RUN_CHART_SHIFT,
     RUN_CHART_TREND,
@@ -34,17 +36,18 @@ from domain.spc import (
     Side,
     Signal,
     SPCChart,
+    SPCInputError,
     VariationIcon,
 )
 from domain.values import Frequency, ImprovementDirection, Role
 from interfaces.http.deps import AppServices
-from interfaces.web.common import caught_up, parse_as_at, readable_project, today
+from interfaces.web.common import AXES, caught_up, parse_as_at, readable_project, today
 from interfaces.web.forms import FormErrors, attempt, parse
 from interfaces.web.session import PageUser
 from interfaces.web.templating import is_htmx, render
 from read_models.queries.charts import Annotation, ChartOptions, MeasureChart, measure_chart
 from read_models.queries.common import AsAt, Axis
-from read_models.queries.measures import measure_series, recalculation_points
+from read_models.queries.measures import measure_links, measure_series, recalculation_points
 
 router = APIRouter(include_in_schema=False)
 
@@ -138,6 +141,10 @@ DONE = {
     "unrecalculated": "Recalculation point removed",
     "ghosted": "Point ghosted: it stays on the chart but is left out of the calculations",
     "restored": "Point restored to the calculations",
+    "flagged": "Point flagged as astronomical: a run chart shows it as a signal",
+    "unflagged": "Astronomical flag removed",
+    "baseline": "Baseline set: the limits are fixed on it and extended",
+    "baseline-cleared": "Baseline cleared: the limits come from every point again",
 }
 RECALCULATION_LABELS = {
     "from_period": "Period to recalculate from",
@@ -146,6 +153,17 @@ RECALCULATION_LABELS = {
     "measure_id": "Measure",
 }
 GHOST_LABELS = {"reason": "Why it is ghosted", "measurement_id": "Point", "occurred_on": "Date"}
+ASTRONOMICAL_LABELS = {
+    "reason": "Why it is astronomical",
+    "measurement_id": "Point",
+    "occurred_on": "Date",
+}
+BASELINE_LABELS = {
+    "points": "Number of points in the baseline",
+    "reason": "Why the limits are fixed on this baseline",
+    "occurred_on": "Date",
+    "measure_id": "Measure",
+}
 
 
 @dataclass(frozen=True)
@@ -163,6 +181,7 @@ class TableRow:
     category: str
     ghost: bool
     ghost_reason: str | None
+    astronomical: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +266,7 @@ def table_rows(found: MeasureChart, ids: Mapping[date, UUID]) -> list[TableRow]:
                 category=_category(point.ghost, point.signals),
                 ghost=point.ghost,
                 ghost_reason=point.ghost_reason,
+                astronomical=point.astronomical,
             )
         )
     return rows
@@ -494,8 +514,16 @@ def _explain(found: MeasureChart) -> dict[str, Any]:
 
 
 def card_chart(engine: Engine, measure_id: UUID) -> dict[str, Any] | None:
-    """The chart and its icons for a measure's card on the project page (None until viewed)."""
-    found = measure_chart(engine, measure_id, None, OPTIONS)
+    """The chart and its icons for a measure's card on the project page (None until viewed).
+
+    None too for a series that can't be charted (two values in one period, stored before the
+    domain refused them): the card then links to the measure's page, which names the rows,
+    rather than failing the whole project page.
+    """
+    try:
+        found = measure_chart(engine, measure_id, None, OPTIONS)
+    except SPCInputError:
+        return None
     series = measure_series(engine, measure_id)
     if found is None or series is None or not series.points:
         return None
@@ -503,11 +531,15 @@ def card_chart(engine: Engine, measure_id: UUID) -> dict[str, Any] | None:
     return {"spec": chart_spec(found, rows), "explain": _explain(found), "colours": TAG_COLOURS}
 
 
-def _first_pilot_period(project: ProjectView) -> date | None:
-    """The month the first pilot started: where the one-click recalculation starts a phase."""
+def _first_pilot_period(project: ProjectView, frequency: Frequency) -> date | None:
+    """The period (day, week, month, quarter) the first pilot started in.
+
+    The one-click recalculation starts a phase there, so a weekly chart's new phase starts at
+    the pilot's own week, not at the first of its month.
+    """
     if not project.pilots:
         return None
-    return min(p.started_on for p in project.pilots).replace(day=1)
+    return period_start(min(p.started_on for p in project.pilots), frequency)
 
 
 def _may_change(user: User, project: ProjectView) -> bool:
@@ -549,9 +581,10 @@ def _page(
     series = measure_series(engine, measure.measure_id, as_at)
     ids = {p.period: p.measurement_id for p in series.points} if series else {}
     rows = table_rows(found, ids)
-    pilot = _first_pilot_period(project)
-    recalculations = recalculation_points(engine, measure.measure_id)
     frequency = found.measure.frequency
+    pilot = _first_pilot_period(project, frequency)
+    recalculations = recalculation_points(engine, measure.measure_id)
+    marked = {period_index(d, frequency) for d in recalculations}
     return render(
         request,
         "measures/show.html",
@@ -572,8 +605,10 @@ def _page(
             "done": DONE.get(done or ""),
             "may_change": _may_change(user, project) and as_at is None,
             "pilot_period": pilot,
-            "pilot_label": period_label(pilot, Frequency.MONTHLY) if pilot else None,
-            "pilot_marked": pilot in recalculations,
+            "pilot_label": period_label(pilot, frequency) if pilot else None,
+            "pilot_marked": pilot is not None and period_index(pilot, frequency) in marked,
+            "baseline": found.baseline_points,
+            "stored_baseline": found.measure.baseline_points,
             "recalculations": [(d, period_label(d, frequency)) for d in recalculations],
             "period_options": [(r.period.isoformat(), r.label) for r in rows[1:]],
             "base": f"/projects/{project.project_id}/measures/{measure.measure_id}",
@@ -612,6 +647,47 @@ def show(
         errors=errors or None,
         values={"at": at, "axis": axis or "effective"},
         done=done,
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/measures", response_class=HTMLResponse)
+def index(
+    request: Request,
+    user: PageUser,
+    svc: AppServices,
+    at: Annotated[str, Query(max_length=40)] = "",
+    axis: Annotated[str, Query(max_length=20)] = "",
+    organisation_id: Annotated[UUID | None, Query()] = None,
+) -> Response:
+    """Every measure's chart to open, now or as at a date: the evaluator's way in from a replay.
+
+    Each link opens the measure's page at the same date and axis, which draws only the values
+    (and chart settings) recorded by, or in effect on, that date.
+    """
+    errors = FormErrors()
+    as_at = parse_as_at(at, axis or Axis.EFFECTIVE.value, errors)
+    visible = (user.user_id, list(user.organisation_ids)) if user.role is Role.SPONSOR else None
+    links = measure_links(
+        svc.read_side.engine, as_at, organisation_id=organisation_id, visible_to=visible
+    )
+    suffix = (
+        f"?{urlencode({'at': as_at.day.isoformat(), 'axis': as_at.axis.value})}" if as_at else ""
+    )
+    return render(
+        request,
+        "measures/index.html",
+        {
+            "charts": [
+                (link, f"/projects/{link.project_id}/measures/{link.measure_id}{suffix}")
+                for link in links
+            ],
+            "as_at": as_at,
+            "organisation_id": organisation_id,
+            "axes": AXES,
+            "errors": errors or None,
+            "values": {"at": at, "axis": axis or "effective"},
+        },
         status_code=422 if errors else 200,
     )
 
@@ -677,10 +753,11 @@ async def _settle(
 async def recalculate_at_pilot(
     request: Request, project_id: UUID, measure_id: UUID, user: PageUser, svc: AppServices
 ) -> Response:
-    """The one-click choice: a new phase of limits from the month the first pilot started."""
+    """The one-click choice: a new phase of limits from the period the first pilot started in."""
 
     def build(_: dict[str, str], project: ProjectView) -> c.Command | FormErrors:
-        pilot = _first_pilot_period(project)
+        frequency = next(m.frequency for m in project.measures if m.measure_id == measure_id)
+        pilot = _first_pilot_period(project, frequency)
         if pilot is None:
             errors = FormErrors()
             errors.add("from_period", "The project has no pilot yet: start one first")
@@ -836,4 +913,120 @@ async def restore(
         lambda values: dict.fromkeys(
             ("measurement_id", "form"), f"restore-{values.get('measurement_id', '')}"
         ),
+    )
+
+
+def _astronomical_ids(values: dict[str, str]) -> dict[str, str]:
+    row = f"astronomical-reason-{values.get('measurement_id', '')}"
+    return {"reason": row, "measurement_id": row, "form": row}
+
+
+@router.post("/projects/{project_id}/measures/{measure_id}/astronomical")
+async def flag_astronomical(
+    request: Request, project_id: UUID, measure_id: UUID, user: PageUser, svc: AppServices
+) -> Response:
+    """Flag a point as astronomical (a run chart's signal), with the reason."""
+
+    def build(values: dict[str, str], project: ProjectView) -> c.Command | FormErrors:
+        data = {
+            "occurred_on": today(),
+            "measurement_id": _point_of(project, measure_id, values),
+            "reason": values.get("reason", ""),
+        }
+        return parse(c.FlagAstronomical, data, ASTRONOMICAL_LABELS, "form")
+
+    return await _settle(
+        request,
+        svc,
+        user,
+        project_id,
+        measure_id,
+        build,
+        lambda cmd, v: svc.tracker.flag_astronomical(
+            user.actor, project_id, cmd, expected_version=v
+        ),
+        "flagged",
+        _astronomical_ids,
+    )
+
+
+@router.post("/projects/{project_id}/measures/{measure_id}/astronomical/remove")
+async def unflag_astronomical(
+    request: Request, project_id: UUID, measure_id: UUID, user: PageUser, svc: AppServices
+) -> Response:
+    """Take the astronomical flag off a point."""
+
+    def build(values: dict[str, str], project: ProjectView) -> c.Command | FormErrors:
+        data = {"occurred_on": today(), "measurement_id": _point_of(project, measure_id, values)}
+        return parse(c.UnflagAstronomical, data, ASTRONOMICAL_LABELS, "form")
+
+    return await _settle(
+        request,
+        svc,
+        user,
+        project_id,
+        measure_id,
+        build,
+        lambda cmd, v: svc.tracker.unflag_astronomical(
+            user.actor, project_id, cmd, expected_version=v
+        ),
+        "unflagged",
+        lambda values: dict.fromkeys(
+            ("measurement_id", "form"), f"unflag-{values.get('measurement_id', '')}"
+        ),
+    )
+
+
+@router.post("/projects/{project_id}/measures/{measure_id}/baseline")
+async def set_baseline(
+    request: Request, project_id: UUID, measure_id: UUID, user: PageUser, svc: AppServices
+) -> Response:
+    """Fix the limits on the first N points of each phase, with the reason."""
+
+    def build(values: dict[str, str], _: ProjectView) -> c.Command | FormErrors:
+        data = {
+            "occurred_on": today(),
+            "measure_id": str(measure_id),
+            "points": values.get("baseline_points", "").strip(),
+            "reason": values.get("baseline_reason", ""),
+        }
+        return parse(c.SetBaseline, data, BASELINE_LABELS, "form")
+
+    return await _settle(
+        request,
+        svc,
+        user,
+        project_id,
+        measure_id,
+        build,
+        lambda cmd, v: svc.tracker.set_baseline(user.actor, project_id, cmd, expected_version=v),
+        "baseline",
+        lambda _: {
+            "points": "baseline_points",
+            "reason": "baseline_reason",
+            "form": "baseline_points",
+        },
+    )
+
+
+@router.post("/projects/{project_id}/measures/{measure_id}/baseline/clear")
+async def clear_baseline(
+    request: Request, project_id: UUID, measure_id: UUID, user: PageUser, svc: AppServices
+) -> Response:
+    """Calculate the limits from every point again."""
+
+    def build(_: dict[str, str], __: ProjectView) -> c.Command | FormErrors:
+        data = {"occurred_on": today(), "measure_id": str(measure_id)}
+        return parse(c.ClearBaseline, data, BASELINE_LABELS, "form")
+
+    return await _settle(
+        request,
+        svc,
+        user,
+        project_id,
+        measure_id,
+        build,
+        lambda cmd, v: svc.tracker.clear_baseline(user.actor, project_id, cmd, expected_version=v),
+        "baseline-cleared",
+        lambda _: dict.fromkeys(("measure_id", "form"), "clear-baseline"),
     )

@@ -23,11 +23,11 @@ from application.identity.service import User
 from domain.values import Role
 from interfaces.http.deps import AppServices
 from interfaces.http.reading import authorise_read
-from interfaces.web.common import AXES, parse_as_at
+from interfaces.web.common import AXES, caught_up, parse_as_at
 from interfaces.web.forms import FormErrors
 from interfaces.web.labels import SECTOR_LABELS
 from interfaces.web.session import PageUser
-from interfaces.web.templating import render
+from interfaces.web.templating import is_htmx, render
 from read_models.queries.common import AsAt, Axis, PageParams
 from read_models.queries.organisations import (
     AdoptionSpread,
@@ -281,9 +281,13 @@ def show(
 
 @router.get("/projects/{project_id}/spread", response_class=HTMLResponse)
 def spread(request: Request, project_id: UUID, user: PageUser, svc: AppServices) -> Response:
-    """Which organisations adopted a project, when, and how many so far; the sectors it reached."""
-    engine = svc.read_side.engine
-    authorise_read(user, project_id, svc.tracker, engine)
+    """Which organisations adopted a project, when, and how many so far; the sectors it reached.
+
+    htmx asks again when the live stream says the project changed: that answer waits for the
+    views to hold the change, so the adoption just recorded is in it.
+    """
+    authorise_read(user, project_id, svc.tracker, svc.read_side.engine)
+    engine = caught_up(svc, svc.tracker.head()) if is_htmx(request) else svc.read_side.engine
     found = adoption_spread(engine, project_id)
     if found is None:
         msg = "The views have not seen this project yet; refresh in a moment."
@@ -297,4 +301,5 @@ def spread(request: Request, project_id: UUID, user: PageUser, svc: AppServices)
             "linkable": _readable_organisations(user),
             "adopting_sectors": sorted({a.sector for a in found.adoptions}),
         },
+        fragment="organisations/_spread.html",
     )

@@ -4,6 +4,7 @@
 // - announce what a swap changed through one persistent status region;
 // - give a hidden tab's live stream back (browsers allow six HTTP/1.1 connections per site),
 //   and catch up when the tab is shown again;
+// - keep the keyboard on Play and Pause as they replace each other;
 // - the print buttons.
 import { initAll } from "/assets/nhsuk/nhsuk-frontend.min.js";
 
@@ -56,7 +57,26 @@ document.body.addEventListener("htmx:load", (event) => {
   bindPrintButtons(event.target);
 });
 
+// Play and Pause take each other's place (pressed, or at a replay's last frame): the keyboard
+// stays on whichever appeared, instead of falling back to the top of the page.
+const TOGGLES = new Map([["play", "pause"], ["pause", "play"]]);
+let focusedToggle = null;
+document.body.addEventListener("htmx:beforeCleanupElement", (event) => {
+  const element = event.target;
+  if (element === document.activeElement && TOGGLES.has(element.id)) focusedToggle = element.id;
+});
+
+function keepFocusOnToggle() {
+  const was = focusedToggle;
+  focusedToggle = null;
+  const active = document.activeElement;
+  if (!was || (active && active !== document.body)) return; // htmx kept it (same id) or it moved on
+  const next = document.getElementById(TOGGLES.get(was)) || document.getElementById(was);
+  if (next) next.focus();
+}
+
 document.body.addEventListener("htmx:afterSettle", (event) => {
+  keepFocusOnToggle();
   const target = event.detail.target || event.target;
   if (!(target instanceof Element)) return;
   initAll({ scope: target.isConnected ? target : document.body });

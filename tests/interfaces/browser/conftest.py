@@ -38,8 +38,10 @@ pytestmark = pytest.mark.browser
 class ScreenFactory(Protocol):
     """The ``screens`` fixture: a new tab signed in as the user (None: signed out)."""
 
-    def __call__(self, user_id: str | None, *, javascript: bool = True) -> Screen:
-        """Open the tab."""
+    def __call__(
+        self, user_id: str | None, *, javascript: bool = True, signed_in: bool = True
+    ) -> Screen:
+        """Open the tab (``signed_in=False``: at the sign-in page's door, named for the user)."""
         ...
 
 
@@ -106,7 +108,7 @@ def screens(
     """Open signed-in tabs; afterwards, fail on any console error they saw."""
     opened: list[Screen] = []
 
-    def open_as(user_id: str | None, *, javascript: bool = True) -> Screen:
+    def open_as(user_id: str | None, *, javascript: bool = True, signed_in: bool = True) -> Screen:
         context = browser.new_context(
             base_url=served.url,
             java_script_enabled=javascript,
@@ -124,7 +126,7 @@ def screens(
         page.on("console", watch)
         page.on("pageerror", lambda error: screen.problems.append(str(error)))
         opened.append(screen)
-        if user_id:
+        if user_id and signed_in:
             page.goto("/sign-in")
             page.fill("#user_id", user_id)
             page.fill("#password", PASSWORD)

@@ -25,8 +25,13 @@ def _months_ago(n: int) -> str:
 
 
 def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenFactory) -> None:
-    screen = screens(FELLOW)
+    screen = screens(FELLOW, signed_in=False)  # signs in through the form below
     page = screen.page
+    page.goto("/sign-in")
+    page.fill("#user_id", FELLOW)
+    page.fill("#password", "impact-demo-2020")
+    screen.shot("sign in")
+    page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="My projects")).to_be_visible()
     screen.shot("start page")
 
@@ -52,6 +57,7 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.fill("#sites", "Northshire Fire Station 3\nDale Ambulance Hub")
     page.fill("#scope", "Falls calls triaged to a fire service responder for six months.")
     page.fill("#occurred_on", f"{_months_ago(len(SERIES) + 1 - 12)}-01")  # values drop after it
+    screen.shot("pilot form")
     page.get_by_role("button", name="Start a pilot").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Pilot started")
     expect(page.locator(".nhsuk-tag").first).to_have_text("Piloted")
@@ -61,12 +67,14 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.fill("#unit", "per month")
     page.get_by_label("Down is better").check()
     page.fill("#target", "30")
+    screen.shot("measure form")
     page.get_by_role("button", name="Define a measure").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Measure defined")
 
     page.get_by_role("button", name="Paste a column of monthly values").click()
     page.fill("#first_period", _months_ago(len(SERIES) + 1))
     page.fill("#pasted", "\n".join(str(v) for v in SERIES[:5]) + "\nforty\n")
+    screen.shot("paste form")
     page.get_by_role("button", name="Paste a column of monthly values").click()
     expect(page.locator(".nhsuk-error-summary")).to_contain_text("Row 6")
     screen.shot("paste refused")
@@ -78,6 +86,7 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.get_by_role("button", name="Record a measurement").click()
     page.fill("#period", _months_ago(1))
     page.fill("#value", "23")
+    screen.shot("measurement form")
     page.get_by_role("button", name="Record a measurement").click()
     expect(page.locator(".nhsuk-card")).to_contain_text(f"{len(SERIES) + 1} values")
     expect(page.locator(".nhsuk-card .impact-chart svg")).to_be_visible()  # its SPC chart
@@ -95,13 +104,23 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.get_by_role("link", name=re.compile("^Correct")).first.click()
     page.fill("#value", "40")
     page.fill("#reason", "The first month double-counted one call")
+    screen.shot("correct form")
     page.get_by_role("button", name="Correct a measurement").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Measurement corrected")
     expect(page.locator("#timeline")).to_contain_text("corrected to 40")
 
+    page.get_by_text("Values of Conveyances after a fall").click()
+    page.get_by_role("link", name=re.compile("^Retract")).last.click()
+    page.fill("#reason", "Entered twice: the same month is already recorded")
+    screen.shot("retract form")
+    page.get_by_role("button", name="Retract a measurement").click()
+    expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Measurement retracted")
+    expect(page.locator(".nhsuk-card")).to_contain_text(f"{len(SERIES)} values")
+
     page.get_by_role("button", name="Record adoption").click()
     page.select_option("#organisation_id", index=3)
     page.get_by_label("Business as usual").check()
+    screen.shot("adoption form")
     page.get_by_role("button", name="Record adoption").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Adoption recorded")
     expect(page.locator(".nhsuk-tag").first).to_have_text("Adopted")
@@ -109,6 +128,7 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
 
     page.get_by_role("button", name="Log a milestone").click()
     page.fill("#title", "Board agreed to fund it permanently")
+    screen.shot("milestone form")
     page.get_by_role("button", name="Log a milestone").click()
     expect(page.locator("#timeline")).to_contain_text("Milestone: Board agreed")
     screen.shot("adopted")

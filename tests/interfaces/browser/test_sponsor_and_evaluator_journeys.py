@@ -16,13 +16,18 @@ from tests.interfaces.browser.conftest import ScreenFactory
 
 SPONSOR = "demo-sponsor-1"
 EVALUATOR = "demo-evaluator"
+FELLOW = "demo-fellow-001"
+SHARED_PROJECT = "Reducing length of stay for frail older people"  # FELLOW leads, SPONSOR sponsors
 
 
 def test_a_sponsor_audits_a_projects_whole_history(screens: ScreenFactory) -> None:
     screen = screens(SPONSOR)
     page = screen.page
     expect(page.get_by_role("heading", name="Projects I sponsor")).to_be_visible()
+    screen.shot("sponsor start page")
     page.locator("#project-table a").first.click()
+    expect(page.locator("#timeline")).to_be_visible()
+    screen.shot("sponsor project page")
     page.get_by_role("link", name="Audit view").click()
     rows = page.locator("#audit-events tbody tr")
     expect(rows.first).to_be_visible()
@@ -75,6 +80,7 @@ def test_an_evaluator_follows_adoption_across_organisations(screens: ScreenFacto
 def test_an_evaluator_replays_the_portfolio_month_by_month(screens: ScreenFactory) -> None:
     screen = screens(EVALUATOR)
     page = screen.page
+    screen.shot("evaluator start page")
     page.get_by_role("link", name="Portfolio").first.click()
     expect(page.locator(".impact-chart svg").first).to_be_visible()
     screen.shot("portfolio")
@@ -97,6 +103,7 @@ def test_an_evaluator_replays_the_portfolio_month_by_month(screens: ScreenFactor
             break
         page.wait_for_timeout(200)
     assert (date_shown.get_attribute("data-date") or "") > "2023-09-01", "the replay did not play"
+    screen.shot("replay playing")
     page.locator("#pause").click()
     expect(page.locator("#play")).to_be_visible()
     paused_at = date_shown.get_attribute("data-date") or ""
@@ -104,3 +111,25 @@ def test_an_evaluator_replays_the_portfolio_month_by_month(screens: ScreenFactor
     assert date_shown.get_attribute("data-date") == paused_at
     assert int(page.locator("#portfolio-count strong").inner_text()) >= then
     screen.shot("replay paused")
+
+
+def test_an_audit_view_updates_live_when_someone_else_records(screens: ScreenFactory) -> None:
+    fellow = screens(FELLOW)
+    sponsor = screens(SPONSOR)
+    fellow.page.get_by_role("link", name=SHARED_PROJECT).first.click()
+    sponsor.page.get_by_role("link", name=SHARED_PROJECT).first.click()
+    sponsor.page.get_by_role("link", name="Audit view").click()
+    sponsor.page.select_option("#type", "MilestoneLogged")  # the refresh keeps the filter
+    rows = sponsor.page.locator("#audit-events tbody tr")
+    expect(rows.first).to_contain_text("Milestone")
+    shown = rows.count()
+    sponsor.page.wait_for_timeout(500)  # the live stream connects
+    fellow.page.get_by_role("button", name="Log a milestone").click()
+    fellow.page.fill("#title", "Reported to the sponsor's board")
+    fellow.page.get_by_role("button", name="Log a milestone").click()
+    expect(fellow.page.locator(".nhsuk-notification-banner")).to_contain_text("Milestone logged")
+    expect(sponsor.page.locator("#audit-events")).to_contain_text("Reported to the sponsor's board")
+    expect(rows).to_have_count(shown + 1)
+    assert all("Milestone" in text for text in rows.all_inner_texts())
+    expect(sponsor.page).to_have_url(re.compile(r"type=MilestoneLogged"))
+    sponsor.shot("audit view updated live")

@@ -282,7 +282,8 @@ def test_a_project_with_no_event_in_the_checkpoint_is_not_covered(site: Site) ->
     pid = site.demo.projects[3]
     checkpoint = _checkpoint(site)
     empty = project_proof(site.tracker, pid, 0)
-    assert judge(checkpoint, empty, 5) == Integrity("not_covered", checkpoint, 0, 5)
+    trusted = frozenset({checkpoint.public_key})  # _checkpoint: signed by the site's key
+    assert judge(checkpoint, empty, 5, trusted) == Integrity("not_covered", checkpoint, 0, 5)
 
 
 def test_a_checkpoint_the_store_no_longer_matches_shows_a_warning(site: Site) -> None:
@@ -290,7 +291,7 @@ def test_a_checkpoint_the_store_no_longer_matches_shows_a_warning(site: Site) ->
     checkpoint = _checkpoint(site)
     proof = project_proof(site.tracker, pid, checkpoint.size)
     forged = checkpoint.model_copy(update={"root": "0" * 64})
-    verdict = judge(forged, proof, len(proof.proofs))
+    verdict = judge(forged, proof, len(proof.proofs), frozenset({checkpoint.public_key}))
     assert verdict.state == "failed"
     assert "the checkpoint's signature does not verify" in verdict.failures
     html = TEMPLATES.get_template("audit/_integrity.html").render(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, cast
 from uuid import UUID, uuid4
 
@@ -20,6 +20,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from domain import commands as c
+from domain import project_events as ev
+from domain.project import Project
+from domain.values import Actor, Frequency, ImprovementDirection, Role
 from interfaces.http.services import Services
 from interfaces.web.routers.charts import VARIATION, signal_words
 from interfaces.web.templating import TEMPLATES
@@ -37,6 +41,7 @@ from tests.interfaces.web.site import (
 )
 
 HTMX = {"HX-Request": "true"}
+FELLOW_ACTOR = Actor(user_id=FELLOW, role=Role.FELLOW)
 number = TEMPLATES.env.filters["number"]
 
 
@@ -444,3 +449,188 @@ def test_every_settings_form_posts_with_the_csrf_token(site: Site) -> None:
     assert all('name="csrftoken"' in form for form in forms)
     assert "style=" not in page
     assert "<script>" not in page
+
+
+def test_flagging_a_point_astronomical_needs_a_reason_then_can_be_taken_off(site: Site) -> None:
+    project_id, measure_id = measure_of(site)
+    fellow = site.as_user(FELLOW)
+    path = chart_path(project_id, measure_id)
+    point = next(p for p in site.tracker.project(project_id).measurements if not p.retracted)
+    period = point.period.isoformat()
+    field = f"astronomical-reason-{point.measurement_id}"
+    assert f'id="{field}"' in fellow.get(path).text
+    before = event_types(site, project_id)
+
+    chosen = {"measurement_id": str(point.measurement_id)}
+    refused = post(fellow, f"{path}/astronomical", chosen, path)
+    assert refused.status_code == 422
+    assert error_links(refused.text) == [field]
+    assert event_types(site, project_id) == before
+
+    flag = {**chosen, "reason": "The ward was shut for a week."}
+    page = follow(fellow, post(fellow, f"{path}/astronomical", flag, path))
+    assert event_types(site, project_id)[len(before) :] == ["MeasurementFlaggedAstronomical"]
+    assert "Point flagged as astronomical" in page
+    assert table_rows(page)[period][7].startswith("Yes")
+    assert next(p for p in chart_now(site, measure_id).chart.points if p.period == point.period)
+    assert f'id="unflag-{point.measurement_id}"' in page
+
+    page = follow(fellow, post(fellow, f"{path}/astronomical/remove", chosen, path))
+    assert event_types(site, project_id)[len(before) :] == [
+        "MeasurementFlaggedAstronomical",
+        "MeasurementUnflaggedAstronomical",
+    ]
+    assert table_rows(page)[period][7] == "No"
+    assert not any(p.astronomical for p in chart_now(site, measure_id).chart.points)
+
+
+def test_a_baseline_set_on_the_page_fixes_the_limits_until_cleared(site: Site) -> None:
+    project_id, measure_id = measure_of(site)
+    fellow = site.as_user(FELLOW)
+    path = chart_path(project_id, measure_id)
+    before = event_types(site, project_id)
+
+    refused = post(fellow, f"{path}/baseline", {"baseline_points": "1"}, path)
+    assert refused.status_code == 422
+    assert set(error_links(refused.text)) == {"baseline_points", "baseline_reason"}
+    assert event_types(site, project_id) == before
+
+    chosen = {"baseline_points": "12", "baseline_reason": "The year before the pilot."}
+    page = follow(fellow, post(fellow, f"{path}/baseline", chosen, path))
+    assert event_types(site, project_id)[len(before) :] == ["BaselineSet"]
+    found = chart_now(site, measure_id)
+    assert found.baseline_points == 12
+    assert all(p.calculation_points <= 12 for p in found.chart.phases)
+    assert 'id="stored-baseline"' in page
+    assert 'id="baseline-in-use"' in page
+
+    page = follow(fellow, post(fellow, f"{path}/baseline/clear", {}, path))
+    assert event_types(site, project_id)[-1] == "BaselineCleared"
+    assert chart_now(site, measure_id).baseline_points is None
+    assert 'id="stored-baseline"' not in page
+
+
+def test_the_one_click_recalculation_of_a_weekly_measure_starts_at_the_pilots_week(
+    site: Site,
+) -> None:
+    project_id, _ = measure_of(site)
+    pilot = min(p.started_on for p in site.tracker.project(project_id).pilots)
+    monday = pilot - timedelta(days=pilot.weekday())
+    measure_id = site.tracker.define_measure(
+        FELLOW_ACTOR,
+        project_id,
+        c.DefineMeasure(
+            occurred_on=pilot,
+            name="Weekly discharges before noon",
+            unit="discharges",
+            direction=ImprovementDirection.UP,
+            frequency=Frequency.WEEKLY,
+        ),
+    ).entity_id
+    assert measure_id is not None
+    pasted = site.tracker.paste_measurements(
+        FELLOW_ACTOR,
+        project_id,
+        c.PasteMeasurements(
+            occurred_on=monday + timedelta(weeks=20),
+            measure_id=measure_id,
+            first_period=monday - timedelta(weeks=10),
+            pasted="\n".join(str(30 + k % 4) for k in range(20)),
+        ),
+    )
+    fellow = site.as_user(FELLOW)
+    path = chart_path(project_id, measure_id)
+    shown = f"{path}?after={pasted.notification_id}"  # once the views hold the new measure
+    assert f"Week of {monday.day} {monday:%B %Y}" in fellow.get(shown).text
+
+    follow(fellow, post(fellow, f"{path}/recalculate-at-pilot", {}, shown))
+
+    assert site.tracker.history(project_id)[-1].data["from_period"] == monday.isoformat()
+    chart = chart_now(site, measure_id).chart
+    assert len(chart.phases) == 2
+    assert chart.points[chart.phases[1].start].period == monday
+
+
+def test_the_replay_links_to_every_measure_chart_as_it_stood_on_its_date(site: Site) -> None:
+    evaluator = site.as_user(EVALUATOR)
+    day = date(2023, 6, 30)
+    replay = evaluator.get("/portfolio/replay", params={"at": day.isoformat(), "axis": "effective"})
+    assert replay.status_code == 200
+    assert f'href="/measures?at={day.isoformat()}&amp;axis=effective"' in replay.text
+
+    listed = evaluator.get("/measures", params={"at": day.isoformat(), "axis": "effective"})
+    assert listed.status_code == 200
+    hrefs = re.findall(r'href="(/projects/[^/"]+/measures/[^"]+)"', listed.text)
+    everything = re.findall(
+        r'href="(/projects/[^/"]+/measures/[^"]+)"', evaluator.get("/measures").text
+    )
+    assert 0 < len(hrefs) < len(everything)  # only the measures defined by then
+    assert all(h.endswith(f"?at={day.isoformat()}&amp;axis=effective") for h in hrefs)
+    chart_page = evaluator.get(html.unescape(hrefs[0]))
+    assert chart_page.status_code == 200
+    assert 'id="as-at-notice"' in chart_page.text
+
+    refused = evaluator.get("/measures", params={"at": "soon", "axis": "effective"})
+    assert refused.status_code == 422
+    assert error_links(refused.text) == ["at"]
+
+
+def test_a_sponsor_is_offered_only_the_charts_of_projects_they_may_read(site: Site) -> None:
+    sponsor = site.as_user(SPONSOR)
+    readable = {str(p) for p in site.demo.projects if sponsor.get(f"/projects/{p}").is_success}
+    offered = set(re.findall(r'href="/projects/([^/"]+)/measures/', sponsor.get("/measures").text))
+    assert offered
+    assert offered <= readable
+    assert not re.findall(
+        r"/measures/", site.as_user(STRANGER).get("/measures").text.split("<h1")[1]
+    )
+
+
+def test_an_organisations_page_links_to_its_projects_charts(site: Site) -> None:
+    project_id, _ = measure_of(site)
+    lead = site.tracker.project(project_id).lead_organisation_id
+    evaluator = site.as_user(EVALUATOR)
+    page = evaluator.get(f"/organisations/{lead}", params={"at": "2026-10-31", "axis": "effective"})
+    assert page.status_code == 200
+    link = f"/measures?organisation_id={lead}&amp;at=2026-10-31&amp;axis=effective"
+    assert f'href="{link}"' in page.text
+    listed = evaluator.get(html.unescape(link)).text
+    assert f"/projects/{project_id}/measures/" in listed
+
+
+def test_a_stored_second_value_in_a_month_does_not_break_the_project_page(site: Site) -> None:
+    """Values stored before one value per period was enforced: named on the measure's page."""
+    project_id, _ = measure_of(site)
+    measure_id = site.tracker.define_measure(
+        FELLOW_ACTOR,
+        project_id,
+        c.DefineMeasure(
+            occurred_on=date(2025, 1, 1),
+            name="Recorded twice in March",
+            unit="%",
+            direction=ImprovementDirection.UP,
+        ),
+    ).entity_id
+    assert measure_id is not None
+    project: Project = site.tracker.repository.get(project_id)
+    for day in (1, 15):
+        project.trigger_event(
+            ev.MeasurementRecorded,
+            actor=FELLOW_ACTOR,
+            occurred_on=date(2025, 4, 2),
+            measurement_id=uuid4(),
+            measure_id=measure_id,
+            period=date(2025, 3, day),
+            value=float(day),
+            numerator=None,
+            denominator=None,
+            note="",
+        )
+    saved = site.tracker.save(project)
+    fellow = site.as_user(FELLOW)
+    page = fellow.get(f"/projects/{project_id}?after={saved[-1].notification.id}")
+    assert page.status_code == 200
+    assert chart_path(project_id, measure_id) in page.text
+    chart_page = fellow.get(chart_path(project_id, measure_id))
+    assert chart_page.status_code == 422
+    assert "is in the same month as row 1" in html.unescape(chart_page.text)

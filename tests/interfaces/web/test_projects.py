@@ -13,7 +13,8 @@ from uuid import UUID
 import httpx2 as httpx
 from fastapi.testclient import TestClient
 
-from domain.values import Stage
+from domain import commands as c
+from domain.values import Actor, Role, Stage
 from tests.interfaces.web.site import (
     EVALUATOR,
     FELLOW,
@@ -145,6 +146,29 @@ def test_a_search_with_a_made_up_organisation_is_an_error_not_a_crash(site: Site
     page = site.as_user(EVALUATOR).get("/projects?organisation_id=not-an-id")
     assert page.status_code == 200
     assert _error_summary(page.text) == ["organisation_id"]
+
+
+def test_search_by_cohort_finds_that_cohorts_projects_only(site: Site) -> None:
+    client = site.as_user(EVALUATOR)
+    fellows_cohort = site.tracker.project(site.first_project()).cohort_id
+    cohort = next(
+        site.tracker.project(p).cohort_id
+        for p in site.demo.projects
+        if site.tracker.project(p).cohort_id != fellows_cohort  # no test proposes into it
+    )
+    members = {p for p in site.demo.projects if site.tracker.project(p).cohort_id == cohort}
+    assert 0 < len(members) < len(site.demo.projects)
+    full = client.get(f"/projects?cohort_id={cohort}")
+    assert "<html" in full.text
+    assert f'<option value="{cohort}" selected>' in full.text  # the form keeps the choice
+    fragment = client.get(f"/projects?cohort_id={cohort}", headers=HTMX)
+    assert "<html" not in fragment.text
+    for html in (full.text, fragment.text):
+        found = {UUID(i) for i in re.findall(r'href="/projects/([0-9a-f-]{36})"', html)}
+        assert found == members
+        assert f"{len(members)} projects found" in html
+    made_up = client.get("/projects?cohort_id=not-a-cohort")
+    assert _error_summary(made_up.text) == ["cohort_id"]
 
 
 def test_a_sponsor_finds_only_the_projects_they_may_see(site: Site) -> None:
@@ -365,29 +389,153 @@ def test_a_domain_rule_refusal_is_shown_on_the_form(site: Site) -> None:
     assert site.tracker.head() == head
 
 
+def _adoption_form(site: Site, project_id: UUID, client: TestClient) -> tuple[str, set[str]]:
+    """The adoption form and the organisations it offers."""
+    page = client.get(f"/projects/{project_id}/adoption")
+    assert page.status_code == 200
+    options = re.search(r'id="organisation_id".*?</select>', page.text, re.S)
+    assert options, "no organisation list on the adoption form"
+    return page.text, set(re.findall(r'<option value="([0-9a-f-]{36})"', options.group(0)))
+
+
 def test_a_member_records_adoption_by_an_organisation(site: Site) -> None:
     project_id = site.first_project()
     client = site.as_user(FELLOW)
-    page = client.get(f"/projects/{project_id}/adoption").text
-    organisation = re.findall(
-        r'id="organisation_id".*?<option value="([0-9a-f-]{36})"', page, re.S
-    )[0]
-    before = len(site.tracker.project(project_id).adoptions)
+    page, offered = _adoption_form(site, project_id, client)
+    before = site.tracker.project(project_id).adoptions
+    newcomer = sorted(offered - {str(a.organisation_id) for a in before})[0]
     answer = client.post(
         f"/projects/{project_id}/adoption",
         data={
-            "organisation_id": organisation,
+            "organisation_id": newcomer,
             "scope": "spread",
             "occurred_on": date.today().isoformat(),
             "csrftoken": csrf_of(page),
         },
     )
-    if answer.status_code == 303:
-        assert "Adoption recorded" in _follow(client, answer)
-        assert len(site.tracker.project(project_id).adoptions) == before + 1
-    else:  # the demo's project may already be adopted by that organisation: a named refusal
-        assert answer.status_code == 422
-        assert _error_summary(answer.text)
+    assert "Adoption recorded" in _follow(client, answer)
+    after = site.tracker.project(project_id).adoptions
+    assert len(after) == len(before) + 1
+    assert str(after[-1].organisation_id) == newcomer
+
+
+def test_an_organisation_adopting_a_project_twice_is_refused_and_nothing_recorded(
+    site: Site,
+) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    page, _ = _adoption_form(site, project_id, client)
+    adopter = site.tracker.project(project_id).adoptions[0].organisation_id
+    head = site.tracker.head()
+    answer = client.post(
+        f"/projects/{project_id}/adoption",
+        data={
+            "organisation_id": str(adopter),
+            "scope": "spread",
+            "occurred_on": date.today().isoformat(),
+            "csrftoken": csrf_of(page),
+        },
+    )
+    assert answer.status_code == 422
+    assert _error_summary(answer.text) == ["organisation_id"]
+    assert "already adopted the project" in answer.text
+    assert site.tracker.head() == head
+
+
+def _proposed(site: Site, title: str) -> UUID:
+    """A new project led by FELLOW, still at the proposal stage."""
+    first = site.tracker.project(site.first_project())
+    result = site.tracker.propose_project(
+        Actor(user_id=FELLOW, role=Role.FELLOW),
+        c.ProposeProject(
+            occurred_on=date.today(),
+            title=title,
+            problem="Patients wait too long.",
+            intended_outcomes=["Shorter waits"],
+            cohort_id=first.cohort_id,
+            lead_fellow_id=first.lead_fellow_id,
+            lead_organisation_id=first.lead_organisation_id,
+        ),
+    )
+    return result.aggregate_id
+
+
+def test_a_member_starts_a_pilot_from_its_form(site: Site) -> None:
+    project_id = _proposed(site, "Pharmacist-led discharge reviews")
+    client = site.as_user(FELLOW)
+    form = client.get(f"/projects/{project_id}/pilot")
+    assert form.status_code == 200
+    assert "<h1>Start a pilot</h1>" in form.text
+    for field in ("sites", "scope", "occurred_on"):
+        assert f'id="{field}"' in form.text
+    answer = client.post(
+        f"/projects/{project_id}/pilot",
+        data={
+            "sites": "Ward 7, Royal Infirmary\nDale Community Hospital",
+            "scope": "Every discharge from two wards for three months.",
+            "occurred_on": date.today().isoformat(),
+            "csrftoken": csrf_of(form.text),
+        },
+    )
+    page = _follow(client, answer)
+    assert "Pilot started" in page
+    assert re.search(r'<strong class="nhsuk-tag[^"]*">\s*Piloted\s*</strong>', page)
+    project = site.tracker.project(project_id)
+    assert project.stage is Stage.PILOTED
+    assert project.pilots[0].sites == ["Ward 7, Royal Infirmary", "Dale Community Hospital"]
+
+
+def test_a_pilot_without_sites_names_the_field_and_records_nothing(site: Site) -> None:
+    project_id = _proposed(site, "Pharmacist-led discharge reviews, again")
+    client = site.as_user(FELLOW)
+    head = site.tracker.head()
+    answer = post_form(
+        client,
+        f"/projects/{project_id}/pilot",
+        {"sites": " \n ", "scope": "Two wards.", "occurred_on": date.today().isoformat()},
+    )
+    assert answer.status_code == 422
+    assert _error_summary(answer.text) == ["sites"]
+    assert "Two wards." in answer.text  # what they typed stays
+    assert site.tracker.head() == head
+    assert site.tracker.project(project_id).stage is Stage.PROPOSED
+
+
+def test_an_unknown_action_page_is_a_404_page(site: Site) -> None:
+    project_id = site.first_project()
+    client = site.as_user(FELLOW)
+    page = client.get(f"/projects/{project_id}/not-an-action")
+    assert page.status_code == 404
+    assert "<html" in page.text
+    assert "There is no such page" in page.text
+    head = site.tracker.head()
+    token = csrf_of(client.get("/").text)
+    posted = client.post(
+        f"/projects/{project_id}/not-an-action", data={"title": "x", "csrftoken": token}
+    )
+    assert posted.status_code == 404
+    assert site.tracker.head() == head
+
+
+def test_only_fellows_may_open_or_send_the_proposal_form(site: Site) -> None:
+    for who in (SPONSOR, EVALUATOR):
+        client = site.as_user(who)
+        assert client.get("/projects/new").status_code == 403
+        head = site.tracker.head()
+        answer = client.post(
+            "/projects",
+            data={
+                "title": "Not a fellow's project",
+                "problem": "None.",
+                "intended_outcomes": "None",
+                "occurred_on": date.today().isoformat(),
+                "csrftoken": csrf_of(client.get("/").text),
+            },
+        )
+        assert answer.status_code == 403
+        assert "<html" in answer.text
+        assert site.tracker.head() == head
+    assert "Propose a project" not in site.as_user(SPONSOR).get("/").text
 
 
 def test_unknown_project_pages_are_404_pages(site: Site) -> None:
