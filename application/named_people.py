@@ -73,7 +73,7 @@ class NamedPeople:
 
     def naming_fields(self, values: Any) -> set[str]:
         """Which free-text fields of a command (or event) name fellows."""
-        texts = {f: getattr(values, f, None) for f in FREE_TEXT_FIELDS}
+        texts = {f: getattr(values, f) for f in text_fields(type(values))}
         return {f for f, text in texts.items() if isinstance(text, str) and self.named_in(text)}
 
     def seal_all(self, events: Iterable[E]) -> list[E]:
@@ -86,8 +86,8 @@ class NamedPeople:
         texts = [
             (n, f, v)
             for n, event in enumerate(events)
-            for f in FREE_TEXT_FIELDS
-            if isinstance(v := getattr(event, f, None), str) and _words(v) and "[sealed:" not in v
+            for f in text_fields(type(event))
+            if isinstance(v := getattr(event, f), str) and _words(v) and "[sealed:" not in v
         ]
         if not texts:
             return events
@@ -161,6 +161,22 @@ class NamedPeople:
             self._by_first_word.setdefault(words[0], []).append(words)
 
 
+_TEXT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def text_fields(cls: type) -> tuple[str, ...]:
+    """The free-text fields a command or event class has (looked up once per class).
+
+    Asking each object for every field name instead made pydantic raise and catch an
+    ``AttributeError`` for each absent one, on every command's events.
+    """
+    found = _TEXT_FIELDS.get(cls)
+    if found is None:
+        declared = getattr(cls, "model_fields", None) or {}
+        found = _TEXT_FIELDS[cls] = tuple(f for f in FREE_TEXT_FIELDS if f in declared)
+    return found
+
+
 def _words(text: str) -> list[str]:
     """A text's words as names are compared: case folded, punctuation and spacing ignored.
 
@@ -175,6 +191,6 @@ def holds_sealed_text(events: Iterable[Any]) -> bool:
     return any(
         "[sealed:" in value
         for event in events
-        for field in FREE_TEXT_FIELDS
-        if isinstance(value := getattr(event, field, None), str)
+        for field in text_fields(type(event))
+        if isinstance(value := getattr(event, field), str)
     )
