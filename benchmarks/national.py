@@ -46,13 +46,15 @@ def generate(
     *,
     seed: int = 1,
     batch: int = 25,
-    proposals_only: bool = False,
+    stages_only: bool = False,
     advance: Callable[[int], None] | None = None,
 ) -> int:
     """Record the national programme with ``projects`` projects; return events recorded.
 
-    With ``proposals_only`` each project is just its proposal: the same portfolio (same
-    projects, cohorts and organisations) with a log about a hundred times shorter.
+    With ``stages_only`` each project records only what moves it through its stages (the same
+    random draws, so the same projects, pilots, adoptions and closures on the same dates, and
+    the first value of each measure) and none of the monthly series, corrections, retractions
+    or milestones: the same portfolio at every date, from a log about ten times shorter.
     """
     rng = random.Random(seed)
     opened = date(FIRST_YEAR - 1, 6, 1)
@@ -114,7 +116,7 @@ def generate(
             sealed_email=None,
         )
         project = _project(
-            rng, cohort, fellow, lead_org, local=local, everyone=orgs, proposals_only=proposals_only
+            rng, cohort, fellow, lead_org, local=local, everyone=orgs, stages_only=stages_only
         )
         pending += [fellow, project]
         if len(pending) >= 2 * batch:
@@ -137,7 +139,7 @@ def _project(
     *,
     local: list[Organisation],
     everyone: list[Organisation],
-    proposals_only: bool,
+    stages_only: bool,
 ) -> Project:
     actor = Actor(user_id=f"bench-fellow-{fellow.id.hex[:8]}", role=Role.FELLOW)
     proposed = cohort.starts_on + timedelta(days=rng.randint(14, 60))
@@ -156,8 +158,6 @@ def _project(
         ),
         actor,
     )
-    if proposals_only:
-        return project
     pilot = _month(proposed, 3)
     measures = [
         project.define_measure(
@@ -176,43 +176,47 @@ def _project(
     if fate > 0.1 and pilot <= LAST_PERIOD:
         project.start_pilot(c.StartPilot(occurred_on=pilot, sites=["Site"], scope="Pilot."), actor)
     last = min(_month(pilot, rng.randint(12, 44)), LAST_PERIOD)
-    recorded: list[UUID] = []
+    recorded: list[UUID | None] = []
     period = _month(pilot, -12)
     while period <= last:
         on = max(_month(period, 1) + timedelta(days=9), proposed)
         for measure_id in measures:
             shift = -8.0 if project.pilots and period >= _month(pilot, 2) else 0.0
+            value = round(60 + shift + rng.gauss(0, 3), 1)  # drawn either way: same sequence
+            if stages_only and len(recorded) >= len(measures):  # each first value only
+                recorded.append(None)
+                continue
             recorded.append(
                 project.record_measurement(
                     c.RecordMeasurement(
-                        occurred_on=on,
-                        measure_id=measure_id,
-                        period=period,
-                        value=round(60 + shift + rng.gauss(0, 3), 1),
+                        occurred_on=on, measure_id=measure_id, period=period, value=value
                     ),
                     actor,
                 )
             )
         period = _month(period, 1)
     changed_on = min(_month(last, 1) + timedelta(days=15), LAST_PERIOD + timedelta(days=40))
-    for measurement_id in rng.sample(recorded, min(2, len(recorded))):
-        project.correct_measurement(
-            c.CorrectMeasurement(
-                occurred_on=changed_on,
-                measurement_id=measurement_id,
-                value=55.0,
-                reason="Refreshed extract.",
-            ),
-            actor,
-        )
-    if recorded:
-        project.retract_measurement(
-            c.RetractMeasurement(
-                occurred_on=changed_on, measurement_id=recorded[-1], reason="Incomplete month."
-            ),
-            actor,
-        )
-    project.log_milestone(c.LogMilestone(occurred_on=changed_on, title="Board paper"), actor)
+    corrected = rng.sample(recorded, min(2, len(recorded)))
+    if not stages_only:
+        for measurement_id in corrected:
+            assert measurement_id is not None
+            project.correct_measurement(
+                c.CorrectMeasurement(
+                    occurred_on=changed_on,
+                    measurement_id=measurement_id,
+                    value=55.0,
+                    reason="Refreshed extract.",
+                ),
+                actor,
+            )
+        if recorded and recorded[-1] is not None:
+            project.retract_measurement(
+                c.RetractMeasurement(
+                    occurred_on=changed_on, measurement_id=recorded[-1], reason="Incomplete month."
+                ),
+                actor,
+            )
+        project.log_milestone(c.LogMilestone(occurred_on=changed_on, title="Board paper"), actor)
     if project.pilots and fate > 0.5:
         for k, org in enumerate(rng.sample(everyone, rng.randint(1, 4))):
             if org.id not in project.adoptions:
