@@ -145,10 +145,16 @@ def portfolio(engine: Engine, as_at: AsAt | None = None) -> Portfolio:
 
 
 def _counts_query(as_at: AsAt | None, cohort_key: ColumnElement[Any]) -> Select[Any]:
-    """Projects per cohort, lead sector and stage, as at the point given."""
+    """Projects per cohort, lead sector and stage, as at the point given.
+
+    Each project's stage is worked out once, in a materialised common table expression, and
+    the groups counted from it: grouped directly, the database evaluated the stage (with its
+    correlated look-up of measurement spans) twice per project, once for the group key and
+    once for the result.
+    """
     stage = _stage_column(as_at)
     query = (
-        select(cohort_key.label("cohort"), organisations.c.sector, stage, func.count().label("n"))
+        select(cohort_key.label("cohort"), organisations.c.sector, stage)
         .select_from(projects)
         .join(organisations, organisations.c.organisation_id == projects.c.lead_organisation_id)
     )
@@ -168,7 +174,10 @@ def _counts_query(as_at: AsAt | None, cohort_key: ColumnElement[Any]) -> Select[
         )
     elif as_at is not None:
         query = query.where(projects.c.proposed_on <= as_at.day)
-    return query.group_by(cohort_key, organisations.c.sector, stage)
+    per_project = query.cte("per_project").prefix_with("MATERIALIZED")
+    return select(
+        per_project.c.cohort, per_project.c.sector, per_project.c.stage, func.count().label("n")
+    ).group_by(per_project.c.cohort, per_project.c.sector, per_project.c.stage)
 
 
 def _uuid_keys(labels: dict[str, str]) -> dict[str, str]:
