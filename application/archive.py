@@ -6,7 +6,9 @@ bytes in base64), one line per person's data key (version 2), and a trailer with
 the SHA-256 of every line before it and the RFC 6962 Merkle root of the events. An archive is
 checked in full (counts, digest, root) before a single event is written, so a truncated or
 altered archive imports nothing; importing into a store that has events is refused. The
-recorded-time index is rebuilt from each event's own timestamp.
+events are read a second time to write them, each batch checked against its digest from the
+first read, so a file changed in between gets nothing unchecked in. The recorded-time index
+is rebuilt from each event's own timestamp.
 
 The checkpoints are what make a backup more than self-consistent: the digest and root in the
 trailer can be recomputed by whoever alters the archive, but a checkpoint's signature cannot.
@@ -26,6 +28,7 @@ import gzip
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -151,20 +154,82 @@ def export_archive(
 
 def check_archive(path: Path, trusted: TrustedKeys = frozenset()) -> dict[str, Any]:
     """Read the whole archive and check it; returns its trailer, or raises ArchiveError."""
-    return _check(path, trusted)[0]
+    return _check(path, trusted).trailer
 
 
-def _check(path: Path, trusted: TrustedKeys) -> tuple[dict[str, Any], list[Checkpoint]]:
+@dataclass
+class _Checked:
+    """What a full read of an archive found good: all an import needs but the events.
+
+    The events are too many to hold, so the import reads them again; ``batches`` has the
+    SHA-256 of each ``BATCH`` of event lines as checked, so a batch that reads differently
+    the second time (the file changed in between) is refused before it is written.
+    """
+
+    trailer: dict[str, Any]
+    checkpoints: list[Checkpoint]
+    keys: list[PersonKey]
+    batches: list[str]
+
+
+class _Events:
+    """The event lines of an archive as they are read: checked, hashed, counted."""
+
+    def __init__(self, checkpoints: list[Checkpoint]) -> None:
+        self.root = _Root()
+        self.at_sizes = merkle.RangeRoots((0, c.size) for c in checkpoints)
+        self.versions: dict[UUID, int] = {}  # each stream's last version so far
+        self.count = 0
+        self.batches: list[str] = []
+        self.batch = hashlib.sha256()
+
+    def add(self, number: int, line: str, event: StoredEvent) -> None:
+        """One more event, from line ``number``."""
+        self._check_version(number, event)
+        self.at_sizes.add(self.root.add(event))
+        self.count += 1
+        self.batch.update(line.encode())
+        if self.count % BATCH == 0:
+            self.batches.append(self.batch.hexdigest())
+            self.batch = hashlib.sha256()
+
+    def finish(self) -> None:
+        """Close the last, partial batch."""
+        if self.count % BATCH:
+            self.batches.append(self.batch.hexdigest())
+
+    def _check_version(self, number: int, event: StoredEvent) -> None:
+        """Each stream's versions run 1, 2, 3... in the log, as the store itself keeps them.
+
+        An archive that breaks this would stop the import part-way (the store refuses a
+        repeated version), with the batches before it written: so it is refused here.
+        """
+        stream = _uuid(event.originator_id)
+        last = self.versions.get(stream, 0)
+        if event.originator_version != last + 1:
+            msg = (
+                f"the archive was altered: line {number}: stream {stream} version "
+                f"{event.originator_version} comes after version {last}"
+                if last
+                else f"the archive was altered: line {number}: stream {stream} starts at "
+                f"version {event.originator_version}, not 1"
+            )
+            raise ArchiveError(msg)
+        self.versions[stream] = last + 1
+
+
+def _check(path: Path, trusted: TrustedKeys) -> _Checked:
     digest = hashlib.sha256()
-    root = _Root()
-    count = 0
-    keys = 0
+    keys: list[PersonKey] = []
     checkpoints: list[Checkpoint] = []
-    at_sizes: merkle.RangeRoots | None = None
+    events: _Events | None = None
     trailer: dict[str, Any] | None = None
     try:
         for number, line in enumerate(_lines(path), start=1):
             record = json.loads(line)
+            if not isinstance(record, dict):
+                msg = f"line {number} is not a record"
+                raise ValueError(msg)
             if trailer is not None:
                 msg = f"line {number}: data after the trailer"
                 raise ArchiveError(msg)
@@ -176,35 +241,32 @@ def _check(path: Path, trusted: TrustedKeys) -> tuple[dict[str, Any], list[Check
                 trailer = record
                 continue
             elif "checkpoint" in record:
-                if at_sizes is not None:
+                if events is not None:
                     msg = f"line {number}: a checkpoint after the events"
                     raise ArchiveError(msg)
                 checkpoints.append(_checkpoint(record))
             elif "person_key" in record:
-                _person_key(record)
-                keys += 1
+                keys.append(_person_key(record))
             else:
-                event = _event(record)
-                if at_sizes is None:
-                    at_sizes = merkle.RangeRoots((0, c.size) for c in checkpoints)
-                at_sizes.add(root.add(event))
-                count += 1
+                events = events or _Events(checkpoints)
+                events.add(number, line, _event(record))
             digest.update(line.encode())
     except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
         msg = f"the archive can't be read ({e})"
         raise ArchiveError(msg) from None
+    events = events or _Events(checkpoints)
+    events.finish()
     found = {
-        "events": count,
-        "person_keys": keys,
+        "events": events.count,
+        "person_keys": len(keys),
         "checkpoints": len(checkpoints),
         "sha256": digest.hexdigest(),
-        "merkle_root": root.value(),
+        "merkle_root": events.root.value(),
     }
     trailer = _check_trailer(trailer, found)
-    roots = at_sizes.found if at_sizes else {}
     for checkpoint in checkpoints:
-        _check_checkpoint(checkpoint, count, roots, trusted)
-    return trailer, checkpoints
+        _check_checkpoint(checkpoint, events.count, events.at_sizes.found, trusted)
+    return _Checked(trailer, checkpoints, keys, events.batches)
 
 
 def _check_trailer(trailer: dict[str, Any] | None, found: dict[str, Any]) -> dict[str, Any]:
@@ -263,27 +325,45 @@ def import_archive(
     if tracker.head():
         msg = "the store is not empty: import only into a new, empty store"
         raise ArchiveError(msg)
-    trailer, checkpoints = _check(path, trusted)
-    if checkpoints and restore_checkpoints is None:
-        msg = f"the archive has {len(checkpoints)} checkpoint(s) and nowhere to restore them"
+    checked = _check(path, trusted)
+    if checked.checkpoints and restore_checkpoints is None:
+        msg = (
+            f"the archive has {len(checked.checkpoints)} checkpoint(s) and nowhere to restore them"
+        )
         raise ArchiveError(msg)
     if restore_checkpoints is not None:
-        restore_checkpoints(checkpoints)
+        restore_checkpoints(checked.checkpoints)
+    expected = iter(checked.batches)
     batch: list[StoredEvent] = []
-    keys: list[PersonKey] = []
+    digest = hashlib.sha256()
+
+    def write() -> None:
+        if batch and digest.hexdigest() != next(expected, None):
+            msg = (
+                "the archive changed while it was imported: the events after the "
+                f"{tracker.head()} written differ from those checked"
+            )
+            raise ArchiveError(msg)
+        _write(tracker, batch, progress)
+
     for line in _lines(path):
         record = json.loads(line)
-        if "id" in record and "v" in record:
+        if isinstance(record, dict) and "id" in record and "v" in record:
             batch.append(_event(record))
-        elif "person_key" in record:
-            keys.append(_person_key(record))
+            digest.update(line.encode())
         if len(batch) >= BATCH:
-            _write(tracker, batch, progress)
-            batch = []
-    _write(tracker, batch, progress)
-    if keys:
-        _key_store(tracker).restore_person_keys(keys)
-    return int(trailer["events"])
+            write()
+            batch, digest = [], hashlib.sha256()
+    write()
+    if next(expected, None) is not None:
+        msg = (
+            f"the archive changed while it was imported: it ends after {tracker.head()} "
+            f"events of the {checked.trailer['events']} checked"
+        )
+        raise ArchiveError(msg)
+    if checked.keys:
+        _key_store(tracker).restore_person_keys(checked.keys)
+    return int(checked.trailer["events"])
 
 
 def _key_store(tracker: ImpactTracker) -> PersonKeyStore:

@@ -26,8 +26,9 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
+from application.errors import InvalidRequestError
 from application.persistence.recorder import PersonKeyStore
-from application.personal_data import SealedDataError, seal_text, unseal
+from application.personal_data import TEXT_TOKEN, SealedDataError, open_text, seal_text, unseal
 from domain.events import DomainEvent
 from domain.programme import FellowEnrolled, FellowErased
 
@@ -79,15 +80,17 @@ class NamedPeople:
     def seal_all(self, events: Iterable[E]) -> list[E]:
         """The events, each free-text field that names fellows sealed under their keys.
 
-        Fields already sealed are left alone; text naming nobody (or only the erased) stays
-        plain. The index is brought up to date once for the whole batch.
+        Text naming nobody (or only the erased) stays plain, and so does text whose only
+        names are inside tokens it already holds (a summary quoting a sealed reason); text
+        naming fellows outside its tokens is sealed whole, tokens and all (readers open the
+        inner ones too). The index is brought up to date once for the whole batch.
         """
         events = list(events)
         texts = [
             (n, f, v)
             for n, event in enumerate(events)
             for f in text_fields(type(event))
-            if isinstance(v := getattr(event, f), str) and _words(v) and "[sealed:" not in v
+            if isinstance(v := getattr(event, f), str) and _words(v)
         ]
         if not texts:
             return events
@@ -95,7 +98,9 @@ class NamedPeople:
         with self._lock:
             self._catch_up()
             for n, field, text in texts:
-                people = self._named(_words(text))
+                # Judge the text around any tokens it holds: a token is sealed already, but
+                # "[sealed:" beside a name must not let that name through in the clear.
+                people = self._named(_words(self._outside_tokens(field, text)))
                 keys = {p: k for p in people if (k := self._keys.person_key(p)) is not None}
                 if keys:
                     changes.setdefault(n, {})[field] = seal_text(keys, text)
@@ -105,6 +110,25 @@ class NamedPeople:
             else event
             for n, event in enumerate(events)
         ]
+
+    def _outside_tokens(self, field: str, text: str) -> str:
+        """The text with its sealed tokens taken out, once each is known to open.
+
+        Tokens come from stored events (a summary quoting a sealed reason); one typed or
+        pasted in that doesn't open with its people's keys would fail every reader that
+        meets it, so it is refused, naming the field, before anything is recorded.
+        """
+        if "[sealed:" not in text:
+            return text
+        try:
+            open_text(text, self._keys.person_key)
+        except SealedDataError:
+            msg = (
+                f"The {field} holds text in the form [sealed:...:...] that this tracker did "
+                "not seal; remove it."
+            )
+            raise InvalidRequestError(msg, field=field) from None
+        return TEXT_TOKEN.sub(" ", text)
 
     def _named(self, words: list[str]) -> set[UUID]:
         found: set[UUID] = set()

@@ -184,6 +184,8 @@ def open_text(
         except InvalidTag:
             msg = "A sealed text does not open with its people's keys (altered or misplaced)."
             raise SealedDataError(msg) from None
+        if "[sealed:" in plaintext:  # text sealed whole around a token it quoted
+            plaintext = open_text(plaintext, key_of, rewrite)
         return rewrite(plaintext, people) if rewrite is not None else plaintext
 
     return TEXT_TOKEN.sub(opened, text)

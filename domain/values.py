@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints
 
 
 class Role(StrEnum):
@@ -104,12 +104,27 @@ class Actor(Immutable):
     role: Role
 
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-OptionalNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+def _no_nul(text: str) -> str:
+    """Refuse the NUL character: PostgreSQL can't store it in text, so a view would choke on it."""
+    if "\x00" in text:
+        msg = "can't contain the NUL character (U+0000)"
+        raise ValueError(msg)
+    return text
 
 
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+NoNul = AfterValidator(_no_nul)
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000), NoNul
+]
+OptionalNote = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), NoNul]
+
+
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
 EmailAddress = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),

@@ -11,6 +11,7 @@ PROGRESS_EVENTS = frozenset(
         "ProjectProposed",
         "PilotStarted",
         "MeasurementRecorded",
+        "MeasurementsPasted",
         "MeasurementRetracted",
         "ProjectAdopted",
         "ProjectPaused",
@@ -38,6 +39,8 @@ def advance(row: Row, event: Envelope) -> bool:
         row["pilots"] += 1
     elif kind == "MeasurementRecorded":
         row["current_measurements"] += 1
+    elif kind == "MeasurementsPasted":
+        row["current_measurements"] += len(event.state["values"])
     elif kind == "MeasurementRetracted":
         row["current_measurements"] -= 1
     elif kind == "ProjectAdopted":

@@ -7,6 +7,7 @@ hashes; passwords only as argon2 hashes. Nothing here logs a secret.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ PURGE_ATTEMPTS = 20
 UserIdText = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
 ]
+_USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 SESSION_DAYS = 14
 
 
@@ -240,7 +242,14 @@ class IdentityService:
         return len(self.list_users())
 
     def check_password(self, user_id: str, password: str) -> User | None:
-        """The user if the password is theirs (and the account is enabled), else None."""
+        """The user if the password is theirs (and the account is enabled), else None.
+
+        A user id no account could have (one with a NUL, which PostgreSQL would refuse to even
+        look up) is answered like an unknown one, after the same decoy hash.
+        """
+        if not _USER_ID.fullmatch(user_id):
+            self.hasher.verify(password, self._decoy)
+            return None
         with self.engine.connect() as conn:
             row = conn.execute(select(users).where(users.c.user_id == user_id)).mappings().first()
         if row is None or row["password_hash"] is None:

@@ -16,6 +16,7 @@ EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
 GENESIS = bytes(32)
 
 Frontier = list[tuple[int, str]]  # (leaves in the subtree, its root), largest subtree first
+Range = tuple[int, int]  # leaves [start, end) of the log: a node of some tree over it
 
 
 def entry(originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
@@ -80,18 +81,44 @@ def tree_root(leaves: Sequence[str]) -> str:
 
 def inclusion_path(leaves: Sequence[str], index: int) -> list[str]:
     """RFC 6962 audit path for the leaf at ``index`` in the tree of ``leaves``."""
-    if len(leaves) <= 1:
-        return []
-    split = 1 << ((len(leaves) - 1).bit_length() - 1)
-    if index < split:
-        return [*inclusion_path(leaves[:split], index), tree_root(leaves[split:])]
-    return [*inclusion_path(leaves[split:], index - split), tree_root(leaves[:split])]
+    return [tree_root(leaves[a:b]) for a, b in inclusion_ranges(index, len(leaves))]
 
 
-def root_from_path(leaf: str, index: int, size: int, path: Sequence[str]) -> str:
-    """The root that ``leaf`` at ``index`` and its audit path imply (RFC 9162 verification)."""
+def inclusion_ranges(index: int, size: int) -> list[Range]:
+    """The nodes of the ``size``-leaf tree whose roots make the audit path of leaf ``index``.
+
+    ``PATH(m, D[n])`` (RFC 6962, 2.1.1) as leaf ranges, leaf first, so that a caller can hash
+    just those nodes in one pass (``RangeRoots``) instead of holding the tree.
+    """
+    if not 0 <= index < size:
+        msg = f"an audit path needs 0 <= index < size (got {index} and {size})"
+        raise ValueError(msg)
+    ranges: list[Range] = []
+    start, end = 0, size
+    while end - start > 1:
+        split = start + (1 << ((end - start - 1).bit_length() - 1))
+        if index < split:
+            ranges.append((split, end))
+            end = split
+        else:
+            ranges.append((start, split))
+            start = split
+    return ranges[::-1]
+
+
+def root_from_path(leaf: str, index: int, size: int, path: Sequence[str]) -> str | None:
+    """The root that ``leaf`` at ``index`` and its audit path imply (RFC 9162, 2.1.3.2).
+
+    None when no tree of ``size`` leaves has such a path: the index outside the tree, or a
+    path that is too short or too long for the index. Without those checks a path also
+    "proved" its leaf at other positions (the last of three leaves at position 1).
+    """
+    if not 0 <= index < size:
+        return None
     fn, sn, current = index, size - 1, leaf
     for sibling in path:
+        if sn == 0:
+            return None
         if fn % 2 == 1 or fn == sn:
             current = node_hash(sibling, current)
             while fn % 2 == 0 and fn != 0:
@@ -99,10 +126,7 @@ def root_from_path(leaf: str, index: int, size: int, path: Sequence[str]) -> str
         else:
             current = node_hash(current, sibling)
         fn, sn = fn >> 1, sn >> 1
-    return current
-
-
-Range = tuple[int, int]  # leaves [start, end) of the log: a node of some tree over it
+    return current if sn == 0 else None
 
 
 def consistency_ranges(first: int, second: int) -> list[Range]:
@@ -187,6 +211,19 @@ class RangeRoots:
         self.frontier: Frontier = []
         self.count = 0
         self.found: dict[Range, str] = {}
+
+    def want(self, wanted: Iterable[Range]) -> None:
+        """Ask for more nodes too, each ending after the leaves added so far."""
+        for start, end in wanted:
+            self.by_end.setdefault(end, set()).add(start)
+
+    def subtrees(self) -> dict[Range, str]:
+        """The perfect subtrees the leaves so far make (the frontier), by range."""
+        found, offset = {}, 0
+        for size, subtree in self.frontier:
+            found[(offset, offset + size)] = subtree
+            offset += size
+        return found
 
     def add(self, leaf: str) -> None:
         """One more leaf."""

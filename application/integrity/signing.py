@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from application.settings import Settings
 
@@ -53,7 +53,7 @@ class Checkpoint(BaseModel):
     """
 
     seq: int
-    size: int
+    size: Annotated[int, Field(ge=0)]
     root: str
     signed_at: Annotated[datetime, AfterValidator(_as_utc)]
     public_key: str

@@ -491,8 +491,12 @@ def export_all(
             signed = list_checkpoints(read_side.engine)
         finally:
             read_side.close()
-        with _bar("Exporting events", tracker.head()) as advance:
-            count = export_archive(tracker, archive, advance, signed)
+        try:
+            with _bar("Exporting events", tracker.head()) as advance:
+                count = export_archive(tracker, archive, advance, signed)
+        except OSError as e:
+            msg = f"can't write the archive {archive}: {e.strerror or e}"
+            raise CommandFailedError(msg) from None
     out.print(f"Wrote {count} events and {len(signed)} signed checkpoint(s) to {archive}.")
 
 

@@ -23,7 +23,11 @@ def lines(text: object) -> list[str]:
 
 
 def month(text: object) -> object:
-    """A month input (2025-03) or a date (2025-03-31) as the first day of its month."""
+    """A month (2025-03) as its first day; a date (2025-03-03) as it is.
+
+    A month input sends the month, a date input (weekly and daily measures) the date, and the
+    text input offered when the measure is not chosen yet either of them.
+    """
     value = str(text or "").strip()
     if len(value) == 7 and value[4] == "-":
         return f"{value}-01"
@@ -66,6 +70,8 @@ class Action:
     prepare: Callable[[dict[str, Any]], dict[str, Any]] = lambda form: form
     # Changes to one measurement are refused if the project moved on since the form opened.
     checks_version: bool = False
+    # The field naming a measure's period, whose input follows the measure's frequency.
+    period_field: str | None = None
 
     @property
     def main_field(self) -> str:
@@ -133,7 +139,7 @@ ACTIONS: dict[str, Action] = {
             {
                 **_WHEN,
                 "measure_id": "Measure",
-                "period": "Month the value covers",
+                "period": "Period the value covers",
                 "value": "Value",
                 "numerator": "Numerator",
                 "denominator": "Denominator",
@@ -144,15 +150,16 @@ ACTIONS: dict[str, Action] = {
             ),
             "Measurement recorded",
             _measurement,
+            period_field="period",
         ),
         Action(
             "paste",
-            "Paste a column of monthly values",
+            "Paste a column of values",
             c.PasteMeasurements,
             {
                 **_WHEN,
                 "measure_id": "Measure",
-                "first_period": "Month of the first value",
+                "first_period": "Period of the first value",
                 "pasted": "Values, one per line",
             },
             lambda t, a, p, cmd, v, k: t.paste_measurements(
@@ -160,6 +167,7 @@ ACTIONS: dict[str, Action] = {
             ),
             "Values recorded",
             _paste,
+            period_field="first_period",
         ),
         Action(
             "correct",

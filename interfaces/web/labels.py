@@ -34,6 +34,7 @@ EVENT_LABELS = {
     "PilotStarted": "Pilot started",
     "MeasureDefined": "Measure defined",
     "MeasurementRecorded": "Measurement recorded",
+    "MeasurementsPasted": "Values pasted",
     "MeasurementCorrected": "Measurement corrected",
     "MeasurementRetracted": "Measurement retracted",
     "ProjectAdopted": "Adopted",

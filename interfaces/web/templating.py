@@ -25,6 +25,7 @@ from interfaces.web.labels import (
     STATUS_LABELS,
     stage_tag_colour,
 )
+from interfaces.web.periods import period_label
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -58,6 +59,7 @@ TEMPLATES.env.filters.update(
     sector=lambda s: SECTOR_LABELS.get(str(s), str(s)),
     status=lambda s: STATUS_LABELS.get(str(s), str(s)),
     scope=lambda s: SCOPE_LABELS.get(str(s), str(s)),
+    period=period_label,
 )
 TEMPLATES.env.globals.update(STAGE_LABELS=STAGE_LABELS, EVENT_LABELS=EVENT_LABELS)
 

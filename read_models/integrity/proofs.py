@@ -38,56 +38,55 @@ class ProjectProof(BaseModel):
     proofs: list[InclusionProof]
 
 
-class _Tree:
-    """Subtree roots over a fixed list of leaves, computed once each (RFC 6962 splits)."""
-
-    def __init__(self, leaves: list[str]) -> None:
-        self.leaves = leaves
-        self.memo: dict[tuple[int, int], str] = {}
-
-    def root(self, start: int, end: int) -> str:
-        if end - start == 1:
-            return self.leaves[start]
-        key = (start, end)
-        if key not in self.memo:
-            split = start + (1 << ((end - start - 1).bit_length() - 1))
-            self.memo[key] = merkle.node_hash(self.root(start, split), self.root(split, end))
-        return self.memo[key]
-
-    def path(self, index: int, start: int, end: int) -> list[str]:
-        if end - start <= 1:
-            return []
-        split = start + (1 << ((end - start - 1).bit_length() - 1))
-        if index < split:
-            return [*self.path(index, start, split), self.root(split, end)]
-        return [*self.path(index, split, end), self.root(start, split)]
-
-
 def project_proof(tracker: ImpactTracker, project_id: UUID, size: int) -> ProjectProof:
-    """Audit paths for the project's events among the log's first ``size`` events."""
-    leaves: list[str] = []
-    mine: list[tuple[int, int, int]] = []  # (version, notification id, position)
-    for position, leaf in enumerate(store_leaves(tracker)):
+    """Audit paths for the project's events among the log's first ``size`` events.
+
+    One pass over the store holding only the tree's frontier and the nodes the project's
+    paths need, never the log's leaves or its tree: a leaf's left siblings are the frontier
+    when it is reached, and its right siblings are caught as the frontier grows. A log
+    shorter than ``size`` takes a second pass at its own size.
+    """
+    proof = _one_pass(tracker, project_id, size)
+    if 0 < proof.size < size:
+        proof = _one_pass(tracker, project_id, proof.size)
+    return proof
+
+
+def _one_pass(tracker: ImpactTracker, project_id: UUID, size: int) -> ProjectProof:
+    """The proof if the log has ``size`` events; with fewer, only how many it has."""
+    if size <= 0:
+        return ProjectProof(project_id=project_id, size=0, root=merkle.EMPTY_ROOT, proofs=[])
+    roots = merkle.RangeRoots([(0, size)])
+    mine: list[tuple[int, int, int, str, list[merkle.Range]]] = []
+    left: dict[merkle.Range, str] = {}
+    for leaf in store_leaves(tracker):
+        position = roots.count
         if position >= size:
             break
-        leaves.append(leaf.leaf_hash)
         if leaf.originator_id == project_id:
-            mine.append((leaf.version, leaf.notification_id, position))
-    tree = _Tree(leaves)
-    root = tree.root(0, len(leaves)) if leaves else merkle.EMPTY_ROOT
+            path = merkle.inclusion_ranges(position, size)
+            frontier = roots.subtrees()
+            left.update((r, frontier[r]) for r in path if r[1] <= position)
+            roots.want(r for r in path if r[1] > position)
+            mine.append((leaf.version, leaf.notification_id, position, leaf.leaf_hash, path))
+        roots.add(leaf.leaf_hash)
+    if roots.count < size:
+        root = merkle.EMPTY_ROOT if roots.count == 0 else ""
+        return ProjectProof(project_id=project_id, size=roots.count, root=root, proofs=[])
+    found = roots.found | left
     return ProjectProof(
         project_id=project_id,
-        size=len(leaves),
-        root=root,
+        size=size,
+        root=found[(0, size)] if size else merkle.EMPTY_ROOT,
         proofs=[
             InclusionProof(
-                version=v,
-                notification_id=n,
-                position=p,
-                leaf_hash=leaves[p],
-                path=tree.path(p, 0, len(leaves)),
+                version=version,
+                notification_id=notification_id,
+                position=position,
+                leaf_hash=leaf_hash,
+                path=[found[r] for r in path],
             )
-            for v, n, p in mine
+            for version, notification_id, position, leaf_hash, path in mine
         ],
     )
 

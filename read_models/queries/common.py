@@ -39,10 +39,19 @@ class AsAt(BaseModel):
 
     @property
     def cutoff(self) -> datetime:
-        """The recorded-time cut-off as naive UTC, inclusive; a bare date means end of day."""
+        """The recorded-time cut-off as naive UTC, inclusive; a bare date means end of day.
+
+        At the calendar's edges (the last day's end, a moment whose UTC time is outside the
+        calendar) it is the first or last representable moment, not an ``OverflowError``.
+        """
         if isinstance(self.moment, datetime):
             moment = self.moment if self.moment.tzinfo else self.moment.replace(tzinfo=UTC)
-            return moment.astimezone(UTC).replace(tzinfo=None)
+            try:
+                return moment.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:
+                return datetime.max if moment.year == datetime.max.year else datetime.min
+        if self.moment == date.max:
+            return datetime.max
         return datetime.combine(self.moment + timedelta(days=1), time()) - timedelta(microseconds=1)
 
 
@@ -65,3 +74,13 @@ class Page(BaseModel, Generic[T]):
     total: int
     page: int
     per_page: int
+
+
+def storable(text: str | None) -> bool:
+    """Whether a filter's text could equal stored text.
+
+    Nothing stored holds the NUL character (commands refuse it, and PostgreSQL can't keep it
+    in text), so a filter holding one matches nothing: it is answered without asking the
+    database, which on PostgreSQL would fail on it.
+    """
+    return text is None or "\x00" not in text

@@ -6,9 +6,9 @@ from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, false, func, or_, select, true
 
-from read_models.queries.common import AsAt, Axis, Page, PageParams, UtcDateTime
+from read_models.queries.common import AsAt, Axis, Page, PageParams, UtcDateTime, storable
 from read_models.views.organisations import involvements, organisations, projects
 
 
@@ -78,7 +78,7 @@ def list_organisations(
     params = params or PageParams()
     o = organisations.c
     where = and_(
-        True,
+        true() if storable(search) and storable(sector) else false(),
         *([func.lower(o.name).contains(search.strip().lower(), autoescape=True)] if search else []),
         *([o.sector == sector] if sector else []),
     )

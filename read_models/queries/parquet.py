@@ -35,6 +35,9 @@ COLUMN_TYPES = {
     "target": "float",
     "recalculate_limits": "bool",
     "ghost": "bool",
+    "astronomical": "bool",
+    "phase": "int",
+    "baseline_points": "int",
 }
 
 
@@ -83,6 +86,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "date": _empty_is_null(_date),
     "timestamp": _empty_is_null(_timestamp),
     "float": _empty_is_null(float),
+    "int": _empty_is_null(int),
     "bool": _empty_is_null(_flag),
 }
 
@@ -100,6 +104,7 @@ def _schema(pa: Any, columns: list[str]) -> Any:
         "date": pa.date32(),
         "timestamp": pa.timestamp("us", tz="UTC"),
         "float": pa.float64(),
+        "int": pa.int64(),
         "bool": pa.bool_(),
     }
     return pa.schema([(c, types.get(COLUMN_TYPES.get(c, ""), pa.string())) for c in columns])

@@ -12,12 +12,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import (
+    ColumnElement,
     Engine,
     Row,
     Select,
     Text,
     and_,
     bindparam,
+    false,
     func,
     or_,
     select,
@@ -26,7 +28,7 @@ from sqlalchemy import (
 
 from domain.stages import derive_stage
 from domain.values import ProjectStatus, Stage
-from read_models.queries.common import AsAt, Axis, Page, PageParams, UtcDateTime
+from read_models.queries.common import AsAt, Axis, Page, PageParams, UtcDateTime, storable
 from read_models.views.organisations import involvements
 from read_models.views.organisations import organisations as org_names
 from read_models.views.timeline import entries, members, projects, stage_changes
@@ -106,6 +108,7 @@ class _TimelineStatements:
     project: Select[Any]
     count: Select[Any]
     kinds: Select[Any]
+    pasted: Select[Any]  # the data of the pastes in force: how many values each holds
     page: Select[Any]
     changes: Select[Any]
 
@@ -125,6 +128,7 @@ def _statements(axis: Axis | None) -> _TimelineStatements:
         # The count alone is answered from the (project, version) index.
         count=select(func.count()).where(*in_force),
         kinds=select(e.event_type, func.count()).where(*in_force).group_by(e.event_type),
+        pasted=select(e.data).where(*in_force, e.event_type == "MeasurementsPasted"),
         page=select(*_ENTRY_COLUMNS)
         .where(*in_force)
         .order_by(e.version)
@@ -138,6 +142,11 @@ _ENTRY_KEYS = tuple(TimelineEntry.model_fields)
 _ENTRY_LIST = TypeAdapter(list[TimelineEntry])
 
 
+def _decoded(data: Any) -> Any:
+    """An entry's data: SQLite hands back its JSON text, PostgreSQL's driver decodes it."""
+    return json.loads(data) if isinstance(data, str) else data
+
+
 def _entries(rows: Iterable[Row[Any]]) -> list[TimelineEntry]:
     """Timeline entries from view rows, validated as one list (one call into pydantic-core).
 
@@ -145,9 +154,7 @@ def _entries(rows: Iterable[Row[Any]]) -> list[TimelineEntry]:
     """
     found: list[dict[str, Any]] = []
     for row in rows:
-        data = row[-1]
-        decoded = json.loads(data) if isinstance(data, str) else data
-        found.append(dict(zip(_ENTRY_KEYS, (*row[:-1], decoded), strict=True)))
+        found.append(dict(zip(_ENTRY_KEYS, (*row[:-1], _decoded(row[-1])), strict=True)))
     return _ENTRY_LIST.validate_python(found)
 
 
@@ -170,8 +177,10 @@ def list_projects(
     """
     params = params or PageParams()
     p = projects.c
-    conditions = []
-    if search:
+    conditions: list[ColumnElement[bool]] = []
+    if search and not storable(search):
+        conditions.append(false())
+    elif search:
         conditions.append(func.lower(p.title).contains(search.strip().lower(), autoescape=True))
     if cohort_id:
         conditions.append(p.cohort_id == cohort_id)
@@ -264,6 +273,12 @@ def timeline_rows(
             counted = conn.execute(statements.kinds, bound)
             kinds = {str(row[0]): int(row[1]) for row in counted}
             total = sum(kinds.values())
+            if "MeasurementsPasted" in kinds:  # a paste is as many measurements as its values
+                pasted = sum(
+                    len(_decoded(data)["values"])
+                    for data in conn.execute(statements.pasted, bound).scalars()
+                )
+                kinds["MeasurementRecorded"] = kinds.get("MeasurementRecorded", 0) + pasted
         else:
             total = conn.execute(statements.count, bound).scalar_one()
         rows = list(

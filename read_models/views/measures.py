@@ -8,7 +8,9 @@ non-retracted measurements in period order: the input of the SPC charts.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import ClassVar
+from uuid import UUID
 
 from sqlalchemy import (
     Boolean,
@@ -26,7 +28,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from read_models.envelope import Envelope
+from read_models.envelope import Envelope, parse_uuid
 from read_models.projection import Projection, Row, RowCache, insert_rows
 
 metadata = MetaData()
@@ -103,6 +105,7 @@ class MeasuresProjection(Projection):
         {
             "MeasureDefined",
             "MeasurementRecorded",
+            "MeasurementsPasted",
             "MeasurementCorrected",
             "MeasurementRetracted",
             "MeasurementGhosted",
@@ -125,7 +128,7 @@ class MeasuresProjection(Projection):
             e.uuid("measurement_id")
             for e in events
             if "measurement_id" in e.state and e.event_type != "MeasurementRecorded"
-        )
+        )  # (a paste's values are new too, and its event has no top-level measurement_id)
         new_measures: list[Row] = []
         history: list[Row] = []
         for event in events:
@@ -159,27 +162,32 @@ class MeasuresProjection(Projection):
             if event.event_type in _FLAGS:
                 _flag(cache, event)
                 continue
+            if event.event_type == "MeasurementsPasted":  # each value as if recorded alone
+                measure_id = event.uuid("measure_id")
+                for pasted in s["values"]:
+                    row = cache.add(
+                        _new_measurement(
+                            event,
+                            measure_id,
+                            parse_uuid(pasted["measurement_id"]),
+                            date.fromisoformat(pasted["period"]),
+                            pasted["value"],
+                        )
+                    )
+                    history.append(_history(row, event, "recorded", None))
+                continue
             if event.event_type == "MeasurementRecorded":
                 row = cache.add(
-                    {
-                        "measurement_id": event.uuid("measurement_id"),
-                        "measure_id": event.uuid("measure_id"),
-                        "project_id": event.originator_id,
-                        "period": event.day("period"),
-                        "value": s["value"],
-                        "numerator": s["numerator"],
-                        "denominator": s["denominator"],
-                        "note": s["note"],
-                        "occurred_on": event.occurred_on,
-                        "recorded_at": recorded_at,
-                        "corrections": 0,
-                        "retracted": False,
-                        "ghosted": False,
-                        "ghost_reason": None,
-                        "astronomical": False,
-                        "astronomical_reason": None,
-                        "changes": 0,
-                    }
+                    _new_measurement(
+                        event,
+                        event.uuid("measure_id"),
+                        event.uuid("measurement_id"),
+                        event.day("period"),
+                        s["value"],
+                        numerator=s["numerator"],
+                        denominator=s["denominator"],
+                        note=s["note"],
+                    )
                 )
                 kind, reason = "recorded", None
             else:
@@ -199,26 +207,62 @@ class MeasuresProjection(Projection):
                 else:
                     kind = "retracted"
                     row["retracted"] = True
-            row["changes"] += 1
+            history.append(_history(row, event, kind, reason))
             cache.touch(row)
-            history.append(
-                {
-                    "measurement_id": row["measurement_id"],
-                    "seq": row["changes"],
-                    "measure_id": row["measure_id"],
-                    "period": row["period"],
-                    "kind": kind,
-                    "value": None if kind == "retracted" else row["value"],
-                    "reason": reason,
-                    "occurred_on": event.occurred_on,
-                    "recorded_at": recorded_at,
-                }
-            )
         if new_measures:
             insert_rows(conn, measures, new_measures)
         cache.flush()
         if history:
             insert_rows(conn, values, history)
+
+
+def _new_measurement(
+    event: Envelope,
+    measure_id: UUID,
+    measurement_id: UUID,
+    period: date,
+    value: float,
+    *,
+    numerator: float | None = None,
+    denominator: float | None = None,
+    note: str = "",
+) -> Row:
+    """The row of a just-recorded or just-pasted measurement (a paste has no ratio or note)."""
+    return {
+        "measurement_id": measurement_id,
+        "measure_id": measure_id,
+        "project_id": event.originator_id,
+        "period": period,
+        "value": value,
+        "numerator": numerator,
+        "denominator": denominator,
+        "note": note,
+        "occurred_on": event.occurred_on,
+        "recorded_at": event.recorded_naive,
+        "corrections": 0,
+        "retracted": False,
+        "ghosted": False,
+        "ghost_reason": None,
+        "astronomical": False,
+        "astronomical_reason": None,
+        "changes": 0,
+    }
+
+
+def _history(row: Row, event: Envelope, kind: str, reason: str | None) -> Row:
+    """Count one more change of the measurement and the history row it adds."""
+    row["changes"] += 1
+    return {
+        "measurement_id": row["measurement_id"],
+        "seq": row["changes"],
+        "measure_id": row["measure_id"],
+        "period": row["period"],
+        "kind": kind,
+        "value": None if kind == "retracted" else row["value"],
+        "reason": reason,
+        "occurred_on": event.occurred_on,
+        "recorded_at": event.recorded_naive,
+    }
 
 
 # Per-measurement flags: event -> (column, its reason column, set or cleared).

@@ -26,7 +26,7 @@ from sqlalchemy import (
     Uuid,
 )
 
-from read_models.envelope import Envelope
+from read_models.envelope import Envelope, parse_uuid
 from read_models.progress import advance, new_progress
 from read_models.projection import (
     Projection,
@@ -131,6 +131,7 @@ class PortfolioProjection(Projection):
             "ProjectProposed",
             "PilotStarted",
             "MeasurementRecorded",
+            "MeasurementsPasted",
             "MeasurementRetracted",
             "ProjectAdopted",
             "ProjectPaused",
@@ -226,6 +227,14 @@ class _Page:
                 "valid_from": event.occurred_on,
                 "valid_to": None,
             }
+        elif kind == "MeasurementsPasted":  # a span per value, as if each were recorded
+            for pasted in event.state["values"]:
+                self.new_spans[pasted["measurement_id"]] = {
+                    "measurement_id": parse_uuid(pasted["measurement_id"]),
+                    "project_id": event.originator_id,
+                    "valid_from": event.occurred_on,
+                    "valid_to": None,
+                }
         elif kind == "MeasurementRetracted":
             pending = self.new_spans.get(event.state["measurement_id"])
             if pending is not None:

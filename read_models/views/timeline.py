@@ -9,6 +9,7 @@ stage the project entered, on both time axes).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, ClassVar
 from uuid import UUID
 
@@ -115,6 +116,8 @@ def summarise(event: Envelope) -> str:
             return f"Measure defined: {s['name']} ({s['unit']}, {s['direction']} is better)"
         case "MeasurementRecorded":
             return f"Measurement recorded for {s['period']}: {s['value']:g}"
+        case "MeasurementsPasted":
+            return _pasted(s["values"])
         case "MeasurementCorrected":
             return f"Measurement corrected to {s['value']:g}: {s['reason']}"
         case "MeasurementRetracted":
@@ -155,6 +158,21 @@ def summarise(event: Envelope) -> str:
     return event.event_type
 
 
+def _pasted(values: list[dict[str, Any]]) -> str:
+    """The summary of a paste, "Pasted 24 values, Mar 2023 to Feb 2025", by month if it can.
+
+    The event does not carry the measure's frequency; periods all on the first of a month are
+    months or quarters and read best as such, and any other column (weekly, daily) is named by
+    its days.
+    """
+    periods = [date.fromisoformat(v["period"]) for v in (values[0], values[-1])]
+    by_month = all(date.fromisoformat(v["period"]).day == 1 for v in values)
+    shown = [f"{p:%b %Y}" if by_month else f"{p.day} {p:%b %Y}" for p in periods]
+    if len(values) == 1:
+        return f"Pasted 1 value, {shown[0]}: {values[0]['value']:g}"
+    return f"Pasted {len(values)} values, {shown[0]} to {shown[1]}"
+
+
 class TimelineProjection(Projection):
     """Every project event as a timeline entry, plus stage history and membership."""
 
@@ -166,6 +184,7 @@ class TimelineProjection(Projection):
             "PilotStarted",
             "MeasureDefined",
             "MeasurementRecorded",
+            "MeasurementsPasted",
             "MeasurementCorrected",
             "MeasurementRetracted",
             "ProjectAdopted",

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from application.bootstrap import create_tracker
+from application.errors import InvalidRequestError
 from application.named_people import NamedPeople
 from application.persistence.recorder import PersonKeyStore
 from application.personal_data import (
@@ -181,3 +182,44 @@ def test_the_index_reads_names_only_through_the_people_keys(
     index = NamedPeople(tracker.recorder, keys)  # type: ignore[arg-type]
     assert index.name_of(zeb) == NAME
     assert index.name_of(UUID(int=0)) is None
+
+
+# -- text that holds something like a token ----------------------------------------------------
+
+
+def test_text_naming_a_fellow_is_sealed_even_beside_something_like_a_token(
+    tracker: ImpactTracker, programme: Programme
+) -> None:
+    zeb = enrol(tracker, programme)
+    project = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    # "[sealed:" once let a text through unsealed, so erasing Zeb left their name readable.
+    tracker.log_milestone(FELLOW, project, milestone(f"Agreed with {NAME} [sealed: soon]"))
+    assert all(NAME.encode() not in state for state in stored_states(tracker))
+    (shown,) = [m.description for m in tracker.project(project).milestones]
+    assert shown == f"Agreed with {NAME} [sealed: soon]"
+    tracker.erase_person(ADMIN, zeb)
+    assert [m.description for m in tracker.project(project).milestones] == [ERASED_NAME]
+
+
+def test_a_forged_token_in_free_text_is_refused_naming_the_field(
+    tracker: ImpactTracker, programme: Programme
+) -> None:
+    zeb = enrol(tracker, programme)
+    project = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    before = tracker.project(project).version
+    forged = f"See [sealed:{zeb}:{'A' * 43}]"
+    with pytest.raises(InvalidRequestError) as refused:
+        tracker.log_milestone(FELLOW, project, milestone(forged))
+    assert refused.value.field == "description"
+    # Nothing was recorded, so no reader meets a token that can't be opened.
+    assert tracker.project(project).version == before
+
+
+def test_a_sealed_text_holding_another_opens_both_and_erases_with_either() -> None:
+    ada, bob = uuid4(), uuid4()
+    keys = {ada: new_key(), bob: new_key()}
+    inner = seal_text({bob: keys[bob]}, "Bob's note")
+    outer = seal_text({ada: keys[ada]}, f"Ada quoted: {inner}")
+    assert open_text(outer, keys.get) == "Ada quoted: Bob's note"
+    assert open_text(outer, {ada: keys[ada]}.get) == f"Ada quoted: {ERASED_NAME}"
+    assert open_text(outer, {bob: keys[bob]}.get) == ERASED_NAME

@@ -16,7 +16,10 @@ from application.errors import (
 )
 from application.tracker import ImpactTracker
 from domain import commands as c
+from domain import project_events as ev
 from domain.errors import AdoptionBeforePilotError, MeasureNotDefinedError
+from domain.events import DomainEvent
+from domain.project import Project
 from domain.values import AdoptionScope, ImprovementDirection, Stage
 from tests.conftest import FELLOW, Programme, proposal
 
@@ -403,5 +406,62 @@ def test_a_pasted_column_is_recorded_all_or_nothing(
             pasted="5\n6\n7",
         ),
     )
-    assert tracker.head() == head + 3
-    assert result.notification_id == head + 3
+    assert tracker.head() == head + 1  # the column is one event
+    assert result.notification_id == head + 1
+    (pasted,) = tracker.events.get(project_id, gt=result.version - 1)
+    assert isinstance(pasted, ev.MeasurementsPasted)
+    assert [(v.period, v.value) for v in pasted.values] == [
+        (date(2024, 4, 1), 5.0),
+        (date(2024, 5, 1), 6.0),
+        (date(2024, 6, 1), 7.0),
+    ]
+
+
+def test_each_pasted_value_is_corrected_retracted_and_ghosted_on_its_own(
+    tracker: ImpactTracker, programme: Programme
+) -> None:
+    """A paste is one event, yet each of its values keeps its own measurement."""
+    project_id = tracker.propose_project(FELLOW, proposal(programme)).aggregate_id
+    measure_id = define_measure(tracker, project_id)
+    result = tracker.paste_measurements(
+        FELLOW,
+        project_id,
+        c.PasteMeasurements(
+            occurred_on=date(2024, 6, 1),
+            measure_id=measure_id,
+            first_period=date(2024, 1, 1),
+            pasted="5\n6\n7",
+        ),
+    )
+    (pasted,) = tracker.events.get(project_id, gt=result.version - 1)
+    assert isinstance(pasted, ev.MeasurementsPasted)
+    first, second, third = (v.measurement_id for v in pasted.values)
+    on = date(2024, 6, 2)
+    tracker.correct_measurement(
+        FELLOW,
+        project_id,
+        c.CorrectMeasurement(occurred_on=on, measurement_id=first, value=50, reason="typo"),
+    )
+    tracker.retract_measurement(
+        FELLOW,
+        project_id,
+        c.RetractMeasurement(occurred_on=on, measurement_id=second, reason="wrong ward"),
+    )
+    tracker.ghost_measurement(
+        FELLOW,
+        project_id,
+        c.GhostMeasurement(occurred_on=on, measurement_id=third, reason="strike"),
+    )
+    replayed: Project | None = None
+    for event in tracker.events.get(project_id):  # as stored, not as cached
+        assert isinstance(event, DomainEvent)
+        replayed = event.mutate(replayed)
+    assert replayed is not None
+    measurements = replayed.measurements
+    assert (measurements[first].value, measurements[first].history) == (50.0, (5.0,))
+    flags = [(measurements[i].retracted, measurements[i].ghosted) for i in (first, second, third)]
+    assert flags == [
+        (False, False),
+        (True, False),
+        (False, True),
+    ]

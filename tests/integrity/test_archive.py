@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from application import archive as archive_module
 from application.archive import ArchiveError, check_archive, export_archive, import_archive
 from application.bootstrap import create_tracker
 from application.demo.loader import load_demo
@@ -219,6 +220,9 @@ def _retrailered(path: Path, target: Path, change: str) -> Path:
         events = [i - 1 for i in events]
     elif change == "forge-checkpoint":
         records[1]["root"] = "0" * 64
+    elif change == "repeat-first-event":  # after every checkpoint's size, so they still hold
+        records.insert(events[-1] + 1, dict(records[events[0]]))
+        events.append(events[-1] + 1)
     body = [json.dumps(r, separators=(",", ":"), sort_keys=True) + "\n" for r in records[:-1]]
     frontier: merkle.Frontier = []
     for i in events:
@@ -229,6 +233,7 @@ def _retrailered(path: Path, target: Path, change: str) -> Path:
     trailer = records[-1] | {
         "sha256": hashlib.sha256("".join(body).encode()).hexdigest(),
         "merkle_root": merkle.root(frontier),
+        "events": len(events),
         "checkpoints": sum(1 for r in records if "checkpoint" in r),
     }
     with gzip.open(target, "wt") as out:
@@ -259,6 +264,103 @@ def test_an_archive_altered_with_a_recomputed_trailer_is_refused_by_its_checkpoi
         )
     assert (tracker.head(), kept) == (0, [])
     tracker.close()
+
+
+def test_an_archive_repeating_an_event_is_refused_before_any_batch_is_written(
+    archive: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # The repeat sits past the first batch of events: once, the batches before it were
+    # written and the store was left half-restored when the repeat broke the unique key.
+    repeated = _retrailered(archive[1], tmp_path / "repeated.jsonl.gz", "repeat-first-event")
+    tracker = create_tracker(Settings(data_dir=tmp_path / "store"))
+    kept: list[Checkpoint] = []
+    with pytest.raises(ArchiveError, match="version 1 comes after version 1"):
+        import_archive(
+            tracker, repeated, trusted=origin_keys(archive), restore_checkpoints=kept.extend
+        )
+    assert (tracker.head(), kept) == (0, [])
+    tracker.close()
+
+
+def _cut_after_first_batch(path: Path, target: Path) -> Path:
+    """The archive with its events after the first batch taken out (nothing else changed)."""
+    with gzip.open(path, "rt") as source:
+        lines = source.readlines()
+    events = [i for i, line in enumerate(lines) if '"v":' in line and '"id":' in line]
+    gone = set(events[archive_module.BATCH :])
+    with gzip.open(target, "wt") as out:
+        out.writelines(line for i, line in enumerate(lines) if i not in gone)
+    return target
+
+
+def test_an_archive_cut_short_after_its_check_is_reported_not_imported_as_whole(
+    archive: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "racy.jsonl.gz"
+    path.write_bytes(archive[1].read_bytes())
+    cut = _cut_after_first_batch(archive[1], tmp_path / "cut.jsonl.gz")
+    checked = archive_module._check
+
+    def check_then_cut(*args: object) -> object:
+        found = checked(*args)  # type: ignore[arg-type]
+        path.write_bytes(cut.read_bytes())
+        return found
+
+    monkeypatch.setattr(archive_module, "_check", check_then_cut)
+    tracker = create_tracker(Settings(data_dir=tmp_path / "store"))
+    with pytest.raises(ArchiveError, match="changed while it was imported: it ends after 1000"):
+        import_archive(
+            tracker, path, trusted=origin_keys(archive), restore_checkpoints=lambda _: None
+        )
+    tracker.close()
+
+
+def test_an_archive_changed_after_its_check_imports_nothing_unchecked(
+    archive: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The archive is read twice, to check it and then to write it: whoever can write the
+    # file between the two reads must not get events in that were never checked.
+    path = tmp_path / "racy.jsonl.gz"
+    path.write_bytes(archive[1].read_bytes())
+    forged = _retrailered(archive[1], tmp_path / "forged.jsonl.gz", "alter")
+    checked = archive_module._check
+
+    def check_then_swap(*args: object) -> object:
+        found = checked(*args)  # type: ignore[arg-type]
+        path.write_bytes(forged.read_bytes())
+        return found
+
+    monkeypatch.setattr(archive_module, "_check", check_then_swap)
+    tracker = create_tracker(Settings(data_dir=tmp_path / "store"))
+    with pytest.raises(ArchiveError, match="changed while it was imported"):
+        import_archive(
+            tracker, path, trusted=origin_keys(archive), restore_checkpoints=lambda _: None
+        )
+    # The altered event is in the first batch: nothing at all is written.
+    stored = {
+        (n.originator_id, n.originator_version, n.state)
+        for n in tracker.recorder.select_notifications(start=1, limit=10_000)
+    }
+    with gzip.open(forged, "rt") as source:
+        records = [json.loads(line) for line in source]
+    altered = [r for r in records if "v" in r and "id" in r][10]
+    state = base64.b64decode(altered["state"])
+    assert (uuid.UUID(altered["id"]), altered["v"], state) not in stored
+    assert tracker.head() == 0
+    tracker.close()
+
+
+@pytest.mark.parametrize("line", ["[1]", "1", '"text"', "null"])
+def test_an_archive_line_that_is_not_a_record_is_refused_as_unreadable(
+    archive: tuple[Path, Path], tmp_path: Path, line: str
+) -> None:
+    with gzip.open(archive[1], "rt") as source:
+        lines = source.readlines()
+    odd = tmp_path / "odd.jsonl.gz"
+    with gzip.open(odd, "wt") as out:
+        out.writelines([lines[0], line + "\n", *lines[1:]])
+    with pytest.raises(ArchiveError, match="can't be read"):
+        check_archive(odd, origin_keys(archive))
 
 
 def test_checkpoints_signed_by_a_key_the_tracker_does_not_trust_are_refused(
@@ -325,3 +427,12 @@ def test_export_all_and_import_carry_the_checkpoints_from_the_command_line(
     code, output = _impact(tmp_path / "new", "verify", IMPACT_SIGNING_KEY_FILE=key)
     assert code == 0, output
     assert "checkpoint 1 -> 2: consistent" in output
+
+
+def test_a_backup_to_a_file_that_cannot_be_written_is_refused_in_words(
+    archive: tuple[Path, Path], tmp_path: Path
+) -> None:
+    target = tmp_path / "no such folder" / "backup.jsonl.gz"
+    code, output = _impact(archive[0], "export", "--all", str(target))
+    assert code == 1
+    assert f"can't write the archive {target}" in output

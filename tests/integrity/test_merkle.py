@@ -101,3 +101,19 @@ def test_a_rewritten_prefix_makes_every_proof_fail(data: st.DataObject) -> None:
         assert holds == [False, False]  # the signed prefix was rewritten: no proof can hold
     else:
         assert holds[0]  # only leaves after the first checkpoint changed: still consistent
+
+
+def test_an_audit_path_holds_only_at_its_own_position() -> None:
+    # RFC 9162, 2.1.3.2 checks the index is inside the tree and that the path used it all up;
+    # without that, the last leaf of a 3-leaf tree also "proved" to sit at position 1.
+    for n in range(1, MAX_LEAVES + 1):
+        leaves = _leaves(n)
+        root = merkle.tree_root(leaves)
+        for index in range(n):
+            path = merkle.inclusion_path(leaves, index)
+            assert merkle.root_from_path(leaves[index], index, n, path) == root
+            for elsewhere in range(n + 3):
+                if elsewhere != index:
+                    implied = merkle.root_from_path(leaves[index], elsewhere, n, path)
+                    assert implied != root, (n, index, elsewhere)
+            assert merkle.root_from_path(leaves[index], index, n, [*path, root]) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,52 @@ def test_a_sponsor_proves_a_project_against_a_saved_checkpoint(
     assert "the checkpoint's signature does not verify" in check_proof(proof, forged, trusted)
     read_side.close()
     tracker.close()
+
+
+def test_a_projects_proof_gives_the_rfcs_audit_paths_at_every_size(pristine: Path) -> None:
+    from read_models.integrity.proofs import project_proof
+    from read_models.integrity.verify import store_leaves
+
+    tracker = create_tracker(Settings(data_dir=pristine))
+    leaves = [leaf.leaf_hash for leaf in store_leaves(tracker)]
+    project_id, _ = tracker.proposed_projects(limit=1)[0]
+    first = next(
+        i for i, leaf in enumerate(store_leaves(tracker)) if leaf.originator_id == project_id
+    )
+    for size in (first + 1, first + 2, 64, 1000, len(leaves) - 1, len(leaves), len(leaves) + 5):
+        proof = project_proof(tracker, project_id, size)
+        held = leaves[:size]
+        assert (proof.size, proof.root) == (len(held), merkle.tree_root(held))
+        assert proof.proofs
+        for item in proof.proofs:
+            assert item.leaf_hash == held[item.position]
+            assert item.path == merkle.inclusion_path(held, item.position), (size, item.position)
+            implied = merkle.root_from_path(item.leaf_hash, item.position, len(held), item.path)
+            assert implied == proof.root
+    assert project_proof(tracker, project_id, first).proofs == []
+    tracker.close()
+
+
+def test_a_proof_for_no_events_is_empty_and_a_negative_size_is_no_checkpoint(
+    pristine: Path,
+) -> None:
+    from pydantic import ValidationError
+
+    from application.integrity.signing import Checkpoint
+    from read_models.integrity.proofs import project_proof
+
+    tracker = create_tracker(Settings(data_dir=pristine))
+    project_id, _ = tracker.proposed_projects(limit=1)[0]
+    for size in (0, -5):
+        proof = project_proof(tracker, project_id, size)
+        assert (proof.size, proof.root, proof.proofs) == (0, merkle.EMPTY_ROOT, [])
+    tracker.close()
+    with pytest.raises(ValidationError, match="size"):
+        Checkpoint(
+            seq=1,
+            size=-1,
+            root=merkle.EMPTY_ROOT,
+            signed_at=datetime(2024, 1, 1, tzinfo=UTC),
+            public_key="0" * 64,
+            signature="0" * 128,
+        )

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from application.errors import ApplicationError
 from application.tracker import ImpactTracker
 from domain import commands as c
+from domain import project_events as ev
 from domain.errors import DomainError
 from domain.values import Actor, AdoptionScope, ClosureOutcome, ImprovementDirection, Role
 from tests.conftest import Programme, proposal, set_up_programme
@@ -30,6 +31,7 @@ OPS = [
     "record",
     "record",
     "record",
+    "paste",
     "correct",
     "retract",
     "adopt",
@@ -145,6 +147,22 @@ def _attempt(
         )
         assert result.entity_id
         measurements.setdefault(pid, []).append(result.entity_id)
+    elif step.op == "paste" and measures.get(pid):
+        choices = measures[pid]
+        pasted = tracker.paste_measurements(
+            ACTOR,
+            pid,
+            c.PasteMeasurements(
+                occurred_on=on,
+                measure_id=choices[step.pick % len(choices)],
+                first_period=date(2024, 1 + step.pick % 12, 1),
+                pasted="\n".join(f"{step.value + row:g}" for row in range(1 + step.pick % 3)),
+            ),
+        )
+        # The command's result names no measurement; the paste's one event holds their ids.
+        (event,) = tracker.events.get(pid, gt=pasted.version - 1)
+        assert isinstance(event, ev.MeasurementsPasted)
+        measurements.setdefault(pid, []).extend(v.measurement_id for v in event.values)
     elif step.op in {"correct", "retract"} and measurements.get(pid):
         target = measurements[pid][step.pick % len(measurements[pid])]
         if step.op == "correct":

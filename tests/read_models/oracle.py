@@ -52,6 +52,8 @@ def stage_effective_on(events: list[DomainEvent], day: date) -> Stage | None:
             adoptions += 1
         elif isinstance(e, ev.MeasurementRecorded):
             current.add(e.measurement_id)
+        elif isinstance(e, ev.MeasurementsPasted):
+            current.update(v.measurement_id for v in e.values)
         elif isinstance(e, ev.MeasurementRetracted):
             current.discard(e.measurement_id)
     return derive_stage(pilots=pilots, current_measurements=len(current), adoptions=adoptions)

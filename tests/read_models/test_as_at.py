@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from application.bootstrap import create_tracker
 from application.settings import Settings
 from application.tracker import ImpactTracker
+from domain.values import Stage
 from read_models.bootstrap import create_read_side
 from read_models.queries.common import AsAt, Axis
 from read_models.queries.organisations import list_organisations, organisation_impact
@@ -36,6 +37,7 @@ def check_against_oracle(
         "ProjectProposed",
         "PilotStarted",
         "MeasurementRecorded",
+        "MeasurementsPasted",
         "MeasurementRetracted",
         "ProjectAdopted",
     }
@@ -120,5 +122,30 @@ def test_as_at_answers_equal_a_replay_on_every_engine(settings: Settings) -> Non
         days=[-400, -200, 0, 200, span // 2, span],
         picks=[0, 500, 1000, 1400, 10**6 - 1],
     )
+    read_side.close()
+    tracker.close()
+
+
+def test_a_paste_counts_each_value_as_a_measurement_as_at_every_date(settings: Settings) -> None:
+    """A paste of three values, one later retracted: the project stays measured.
+
+    Counting the paste as one measurement (or as none) would make the retraction take the
+    project back to piloted in the views or in the replay, and the two would disagree.
+    """
+    tracker = create_tracker(settings)
+    history = [
+        Step("pilot", 0, 10, 0, 1.0),
+        Step("measure", 0, 20, 0, 1.0),
+        Step("paste", 0, 30, 2, 5.0),  # three values, March to May 2024
+        Step("retract", 0, 60, 0, 1.0),
+    ]
+    record_history(tracker, history)
+    events = oracle.project_events(tracker)
+    (stream,) = events.values()
+    assert [type(e).__name__ for e in stream][-2:] == ["MeasurementsPasted", "MeasurementRetracted"]
+    assert oracle.stage_effective_on(stream, BASE + timedelta(days=60)) is Stage.MEASURED
+    read_side = create_read_side(settings, tracker)
+    read_side.runner.catch_up()
+    check_against_oracle(tracker, read_side.engine, days=[29, 30, 59, 60], picks=[0, 3, 4])
     read_side.close()
     tracker.close()

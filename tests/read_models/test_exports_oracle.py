@@ -356,6 +356,9 @@ def measure_points(
                 defined.add(e.measure_id)
             elif isinstance(e, ev.MeasurementRecorded):
                 points[e.measurement_id] = (e.measure_id, e.period, e.value)
+            elif isinstance(e, ev.MeasurementsPasted):
+                for v in e.values:
+                    points[v.measurement_id] = (e.measure_id, v.period, v.value)
             elif isinstance(e, ev.MeasurementCorrected):
                 measure, period, _ = points[e.measurement_id]
                 points[e.measurement_id] = (measure, period, e.value)
@@ -416,6 +419,8 @@ def _same_cell(text: str, value: Any) -> bool:
         return text.lower() in {"true", "1"} if value else text.lower() in {"false", "0"}
     if isinstance(value, float):
         return float(text) == value
+    if isinstance(value, int):
+        return int(text) == value
     if isinstance(value, datetime):
         return datetime.fromisoformat(text) == value
     if isinstance(value, date):

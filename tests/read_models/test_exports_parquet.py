@@ -69,6 +69,25 @@ def test_dates_numbers_and_flags_are_typed_and_an_empty_typed_cell_is_null() -> 
     assert table.column("annotation").to_pylist() == ["", ""]  # text stays text, even empty
 
 
+def test_every_flag_and_count_of_the_measures_export_is_typed_like_ghost() -> None:
+    # astronomical, phase and baseline_points came with the SPC work and were left as text.
+    rows = [
+        point("2024-03-01", 20.5) | {"astronomical": True, "phase": 1, "baseline_points": 12},
+        point("2024-04-01", 22.0) | {"astronomical": False, "phase": "", "baseline_points": ""},
+    ]
+    data = as_parquet(rows, MDC_COLUMNS)
+    table = pq.read_table(io.BytesIO(data))
+    types = dict(zip(table.column_names, table.schema.types, strict=True))
+    assert (types["astronomical"], types["phase"], types["baseline_points"]) == (
+        pa.bool_(),
+        pa.int64(),
+        pa.int64(),
+    )
+    assert table.column("astronomical").to_pylist() == [True, False]
+    assert table.column("phase").to_pylist() == [1, None]
+    assert_parquet_is_the_csv(data, as_csv(rows, MDC_COLUMNS))
+
+
 def test_recorded_times_keep_their_microseconds_in_utc() -> None:
     row = {
         "project_id": "p-1",

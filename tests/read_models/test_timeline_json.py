@@ -20,6 +20,7 @@ from application.bootstrap import create_tracker
 from application.demo.loader import load_demo
 from application.settings import Settings
 from domain import commands as c
+from domain.values import ImprovementDirection
 from read_models.bootstrap import create_read_side
 from read_models.queries.common import AsAt, Axis, PageParams, UtcDateTime
 from read_models.queries.timeline import list_projects, project_timeline
@@ -54,6 +55,27 @@ def test_the_composed_json_equals_the_models_json_on_every_engine(settings: Sett
         active,
         c.LogMilestone(occurred_on=date(2026, 10, 1), title=AWKWARD[:100], description=AWKWARD),
     )
+    measure_id = tracker.define_measure(
+        ADMIN,
+        active,
+        c.DefineMeasure(
+            occurred_on=date(2026, 10, 1),
+            name="Pasted",
+            unit="n",
+            direction=ImprovementDirection.UP,
+        ),
+    ).entity_id
+    assert measure_id is not None
+    tracker.paste_measurements(  # a paste's entry holds its values: nested data to compose
+        ADMIN,
+        active,
+        c.PasteMeasurements(
+            occurred_on=date(2026, 10, 1),
+            measure_id=measure_id,
+            first_period=date(2026, 1, 1),
+            pasted="1.5\n2\n1e-7",
+        ),
+    )
     read_side.runner.catch_up()
 
     found = 0
@@ -74,6 +96,8 @@ def test_the_composed_json_equals_the_models_json_on_every_engine(settings: Sett
     assert composed is not None
     items = json.loads(composed)["entries"]["items"]
     assert AWKWARD in {e["data"].get("description") for e in items}
+    (pasted,) = [e for e in items if e["event_type"] == "MeasurementsPasted"]
+    assert [v["value"] for v in pasted["data"]["values"]] == [1.5, 2.0, 1e-7]
     read_side.close()
     tracker.close()
 

@@ -266,3 +266,61 @@ def test_a_view_whose_tables_changed_is_rebuilt_at_start_up(
         )
     finally:
         again.close()
+
+
+def test_a_paste_is_one_timeline_entry_and_a_point_per_value(
+    tracker: ImpactTracker, programme: Programme, read_side: ReadSide
+) -> None:
+    project_id, measure_id = piloted_with_measure(tracker, programme)
+    pasted = tracker.paste_measurements(
+        FELLOW,
+        project_id,
+        c.PasteMeasurements(
+            occurred_on=date(2024, 6, 5),
+            measure_id=measure_id,
+            first_period=date(2024, 3, 1),
+            pasted="10\n12\n14",
+        ),
+    )
+    read_side.runner.catch_up()
+    timeline = project_timeline(read_side.engine, project_id)
+    assert timeline is not None
+    (entry,) = [e for e in timeline.entries.items if e.version == pasted.version]
+    assert entry.event_type == "MeasurementsPasted"
+    assert entry.summary == "Pasted 3 values, Mar 2024 to May 2024"
+    assert [(v["period"], v["value"]) for v in entry.data["values"]] == [
+        ("2024-03-01", 10.0),
+        ("2024-04-01", 12.0),
+        ("2024-05-01", 14.0),
+    ]
+    assert [e.event_type for e in timeline.entries.items].count("MeasurementsPasted") == 1
+    assert timeline.stage is Stage.MEASURED
+    assert stage_on(read_side, date(2024, 6, 4))[Stage.PILOTED] == 1
+    assert stage_on(read_side, date(2024, 6, 5))[Stage.MEASURED] == 1
+
+    first, second, _ = (UUID(v["measurement_id"]) for v in entry.data["values"])
+    tracker.correct_measurement(
+        FELLOW,
+        project_id,
+        c.CorrectMeasurement(
+            occurred_on=date(2024, 7, 1), measurement_id=first, value=11.0, reason="refresh"
+        ),
+    )
+    tracker.retract_measurement(
+        FELLOW,
+        project_id,
+        c.RetractMeasurement(occurred_on=date(2024, 7, 1), measurement_id=second, reason="r"),
+    )
+    read_side.runner.catch_up()
+    now = measure_series(read_side.engine, measure_id)
+    assert now is not None
+    assert [(p.period.month, p.value, p.corrected) for p in now.points] == [
+        (3, 11.0, True),
+        (5, 14.0, False),
+    ]
+    before = measure_series(
+        read_side.engine, measure_id, AsAt(axis=Axis.EFFECTIVE, moment=date(2024, 6, 30))
+    )
+    assert before is not None
+    assert [(p.period.month, p.value) for p in before.points] == [(3, 10.0), (4, 12.0), (5, 14.0)]
+    assert stage_on(read_side, date(2024, 7, 1))[Stage.MEASURED] == 1  # two values still stand

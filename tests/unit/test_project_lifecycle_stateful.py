@@ -71,6 +71,12 @@ def expected_history_is_lawful(events: list[DomainEvent]) -> Stage:
             assert (e.measure_id, e.period) not in current.values()
             current[e.measurement_id] = (e.measure_id, e.period)
             recorded_on[e.measurement_id] = e.occurred_on
+        elif isinstance(e, ev.MeasurementsPasted):  # each value as if recorded on its own
+            assert e.measure_id in measures
+            for v in e.values:
+                assert (e.measure_id, v.period) not in current.values()
+                current[v.measurement_id] = (e.measure_id, v.period)
+                recorded_on[v.measurement_id] = e.occurred_on
         elif isinstance(e, ev.MeasurementCorrected):
             assert e.measurement_id in current
             assert e.occurred_on >= recorded_on[e.measurement_id]
@@ -187,6 +193,29 @@ class ProjectLifecycle(RuleBasedStateMachine):
         )
         if found:
             self.measurement_ids.append(found)
+
+    @rule(
+        on=dates,
+        first=periods,
+        values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=4),
+        pick=st.integers(0, 5),
+    )
+    def paste_measurements(self, on: date, first: date, values: list[float], pick: int) -> None:
+        measure_id = self.measure_ids[pick % len(self.measure_ids)] if self.measure_ids else uuid4()
+        found = self.attempt(
+            lambda: self.project.paste_measurements(
+                c.PasteMeasurements(
+                    occurred_on=on,
+                    measure_id=measure_id,
+                    first_period=first,
+                    pasted="\n".join(repr(v) for v in values),
+                ),
+                ACTOR,
+            )
+        )
+        if found:
+            assert len(found) == len(values)
+            self.measurement_ids.extend(found)
 
     @rule(on=dates, pick=st.integers(0, 50), value=st.floats(0, 10))
     def correct_measurement(self, on: date, pick: int, value: float) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import RFC_4122, UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -12,6 +13,7 @@ from domain import commands as c
 from domain import errors
 from domain import project_events as ev
 from domain.project import Project
+from domain.project_parts import Measurement
 from domain.values import (
     Actor,
     AdoptionScope,
@@ -515,6 +517,88 @@ def test_a_pasted_column_records_consecutive_periods() -> None:
     ]
 
 
+def test_a_pasted_column_is_one_event_holding_every_value() -> None:
+    """The fellow's one act is one event; each value keeps its own measurement id."""
+    project = piloted()
+    measure_id = measure(project)
+    project.collect_events()
+    ids = paste(project, measure_id, date(2024, 1, 1), "10\n11\n12")
+    events = project.collect_events()
+    assert len(events) == 1
+    pasted = events[0]
+    assert isinstance(pasted, ev.MeasurementsPasted)
+    assert pasted.measure_id == measure_id
+    assert [(v.measurement_id, v.period, v.value) for v in pasted.values] == [
+        (ids[0], date(2024, 1, 1), 10.0),
+        (ids[1], date(2024, 2, 1), 11.0),
+        (ids[2], date(2024, 3, 1), 12.0),
+    ]
+    assert all(project.measurements[i].recorded_on == date(2024, 6, 1) for i in ids)
+    # Each pasted value is its period's current value: recording over it is refused.
+    with pytest.raises(errors.DuplicateMeasurementError):
+        record(project, measure_id, date(2024, 2, 1))
+
+
+def test_pasted_measurements_equal_ones_their_constructor_builds() -> None:
+    """``MeasurementsPasted.apply`` fills the fields directly; the result must be the same."""
+    project = piloted()
+    measure_id = measure(project)
+    ids = paste(project, measure_id, date(2024, 1, 1), "10\n11")
+    for measurement_id, (period, value) in zip(
+        ids, [(date(2024, 1, 1), 10.0), (date(2024, 2, 1), 11.0)], strict=True
+    ):
+        built = Measurement(
+            measurement_id=measurement_id,
+            measure_id=measure_id,
+            period=period,
+            value=value,
+            numerator=None,
+            denominator=None,
+            note="",
+            recorded_on=date(2024, 6, 1),
+        )
+        pasted = project.measurements[measurement_id]
+        assert type(pasted) is Measurement
+        assert vars(pasted) == vars(built)
+        assert replace(pasted, value=1.0) == replace(built, value=1.0)
+
+
+def test_pasted_measurement_ids_are_random_version_4_uuids() -> None:
+    project = piloted()
+    ids = paste(project, measure(project), date(2020, 1, 1), "\n".join(["1"] * 50))
+    assert len(set(ids)) == 50
+    assert {(i.version, i.variant) for i in ids} == {(4, RFC_4122)}
+    assert all(UUID(str(i)) == i for i in ids)
+
+
+def test_a_pasted_event_replays_to_the_same_measurements() -> None:
+    """Stored as JSON and validated back, a paste applies as it did when it was triggered."""
+    project = piloted()
+    measure_id = measure(project)
+    paste(project, measure_id, date(2024, 1, 1), "10\n11")
+    events = project.collect_events()
+    replayed: Project | None = None
+    for event in events:
+        state = event.model_dump(mode="json")  # type: ignore[attr-defined]
+        again = type(event).model_validate(state)  # type: ignore[attr-defined]
+        replayed = again.mutate(replayed)
+    assert replayed is not None
+    assert replayed.measurements == project.measurements
+    assert replayed.current_by_period == project.current_by_period
+
+
+def test_a_refused_paste_records_nothing() -> None:
+    project = piloted()
+    measure_id = measure(project)
+    record(project, measure_id, date(2024, 3, 1))
+    project.collect_events()
+    before = dict(project.measurements)
+    with pytest.raises(errors.DuplicateMeasurementError, match=r"Row 3 \(2024-03-01\)"):
+        paste(project, measure_id, date(2024, 1, 1), "1\n2\n3")
+    assert project.collect_events() == []
+    assert project.measurements == before
+
+
 def test_a_pasted_value_that_is_not_a_number_is_refused_naming_its_row() -> None:
     with pytest.raises(ValidationError, match=r"Row 2: 'ten' is not a number"):
         c.PasteMeasurements(
@@ -754,3 +838,26 @@ def test_a_baseline_is_set_changed_and_cleared_and_refused_when_unchanged() -> N
         project.set_baseline(twelve.model_copy(update={"measure_id": uuid4()}), FELLOW)
     with pytest.raises(ValidationError):
         c.SetBaseline(occurred_on=date(2024, 5, 1), measure_id=measure_id, points=1, reason="x")
+
+
+@pytest.mark.parametrize(
+    ("frequency", "third"),
+    [
+        (Frequency.DAILY, date(2024, 1, 3)),
+        (Frequency.WEEKLY, date(2024, 1, 15)),
+        (Frequency.MONTHLY, date(2024, 3, 1)),
+        (Frequency.QUARTERLY, date(2024, 7, 1)),
+    ],
+)
+def test_a_paste_over_a_held_period_is_refused_at_that_row_at_every_frequency(
+    frequency: Frequency, third: date
+) -> None:
+    """The paste steps its period (and its period's index) a row at a time, at any frequency."""
+    project = piloted()
+    measure_id = measure_at(project, frequency)
+    record(project, measure_id, third)
+    project.collect_events()
+    with pytest.raises(errors.DuplicateMeasurementError, match=rf"^Row 3 \({third.isoformat()}\)"):
+        paste(project, measure_id, date(2024, 1, 1), "1\n2\n3\n4")
+    assert project.collect_events() == []
+    assert len(paste(project, measure_id, date(2024, 1, 1), "1\n2")) == 2  # before it: fine

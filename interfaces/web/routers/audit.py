@@ -12,7 +12,7 @@ import csv
 import io
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -70,6 +70,7 @@ _FIELD_LABELS = {
     "summary": "Summary",
     "merged_into": "Merged into project",
     "from_period": "From",
+    "values": "Values",
 }
 _MONTHS = {"period", "from_period"}
 _SHOWN_WHEN_SET = {"numerator", "denominator", "note", "merged_into", "target", "description"}
@@ -126,6 +127,21 @@ class AuditRow:
         if self.gap_days < 0:
             return "early"
         return None
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    """A measurement as the audit table met it: the row that recorded it and its value now.
+
+    ``which`` names the value among a paste's ("March 2024: "), so the paste's row says which
+    of its values a later change is about; a value recorded alone needs no name.
+    """
+
+    row: AuditRow
+    measure_id: str
+    period: str
+    value: float
+    which: str
 
 
 @dataclass(frozen=True)
@@ -208,8 +224,24 @@ def _month(text: str) -> str:
     return f"{date.fromisoformat(text):%B %Y}"
 
 
+def _pasted_period(text: str, by_month: bool) -> str:
+    """A pasted value's period: its month when the column is by month, else its day."""
+    day = date.fromisoformat(text)
+    return f"{day:%B %Y}" if by_month else f"{day.day} {day:%B %Y}"
+
+
+def _by_month(values: list[dict[str, Any]]) -> bool:
+    """Whether a pasted column's periods are all firsts of months (monthly or quarterly)."""
+    return all(date.fromisoformat(str(v["period"])).day == 1 for v in values)
+
+
 def _plain(key: str, value: Any, names: dict[str, str]) -> str:
     """A recorded value in words (organisation and cohort names, months, yes/no)."""
+    if key == "values" and isinstance(value, list):  # a pasted column: each period's value
+        by_month = _by_month(value)
+        return "; ".join(
+            f"{_pasted_period(str(v['period']), by_month)}: {float(v['value']):g}" for v in value
+        )
     if isinstance(value, list):
         return ", ".join(_plain(key, v, names) for v in value) or "None"
     if value is None or value == "":
@@ -235,7 +267,7 @@ def build_rows(history: list[HistoryEntry], names: dict[str, str]) -> list[Audit
     rows: list[AuditRow] = []
     labels = dict(names)
     measures: dict[str, tuple[int, str]] = {}  # measure id -> (version defined, name)
-    recorded: dict[str, tuple[AuditRow, float]] = {}  # measurement id -> (row, current value)
+    recorded: dict[str, _Recorded] = {}  # measurement id -> where it was recorded, its value
     for entry in history:
         data = entry.data
         details = [
@@ -248,22 +280,30 @@ def build_rows(history: list[HistoryEntry], names: dict[str, str]) -> list[Audit
             measures[str(data["measure_id"])] = (entry.version, str(data["name"]))
             labels[str(data["measure_id"])] = str(data["name"])
         elif entry.event_type == "MeasurementRecorded":
-            recorded[str(data["measurement_id"])] = (row, float(data["value"]))
-        elif entry.event_type in _FOLLOW_UPS and str(data["measurement_id"]) in recorded:
-            original, value = recorded[str(data["measurement_id"])]
-            what = original.entry.data
-            measure = measures.get(str(what["measure_id"]), (0, "a measure"))[1]
-            row.about = Link(
-                original.entry.version, f"{measure}, {_month(str(what['period']))}: {value:g}"
+            period = _month(str(data["period"]))
+            recorded[str(data["measurement_id"])] = _Recorded(
+                row, str(data["measure_id"]), period, float(data["value"]), ""
             )
+        elif entry.event_type == "MeasurementsPasted":  # each value, beside its own changes
+            by_month = _by_month(data["values"])
+            for v in data["values"]:
+                period = _pasted_period(str(v["period"]), by_month)
+                recorded[str(v["measurement_id"])] = _Recorded(
+                    row, str(data["measure_id"]), period, float(v["value"]), f"{period}: "
+                )
+        elif entry.event_type in _FOLLOW_UPS and str(data["measurement_id"]) in recorded:
+            was = recorded[str(data["measurement_id"])]
+            measure = measures.get(was.measure_id, (0, "a measure"))[1]
+            value = was.value
+            row.about = Link(was.row.entry.version, f"{measure}, {was.period}: {value:g}")
             said = _FOLLOW_UPS[entry.event_type]
             if entry.event_type == "MeasurementCorrected":
                 new = float(data["value"])
                 row.change = f"{value:g} → {new:g}"
                 said = f"corrected {value:g} → {new:g}"
-                recorded[str(data["measurement_id"])] = (original, new)
+                recorded[str(data["measurement_id"])] = replace(was, value=new)
             reason = f": {data['reason']}" if data.get("reason") else ""
-            original.later.append(Link(entry.version, f"{said}{reason}"))
+            was.row.later.append(Link(entry.version, f"{was.which}{said}{reason}"))
         elif entry.event_type in _MEASURE_CHANGES and str(data["measure_id"]) in measures:
             defined, name = measures[str(data["measure_id"])]
             row.about = Link(defined, f"the measure {name}")

@@ -43,6 +43,7 @@ from domain.values import Frequency, ImprovementDirection, Role
 from interfaces.http.deps import AppServices
 from interfaces.web.common import AXES, caught_up, parse_as_at, readable_project, today
 from interfaces.web.forms import FormErrors, attempt, parse
+from interfaces.web.periods import period_label
 from interfaces.web.session import PageUser
 from interfaces.web.templating import is_htmx, render
 from read_models.queries.charts import Annotation, ChartOptions, MeasureChart, measure_chart
@@ -197,16 +198,6 @@ class PhaseRow:
     lower: float | None
     upper: float | None
     reason: str | None
-
-
-def period_label(period: date, frequency: Frequency) -> str:
-    """A period as people say it: "April 2023", "Q2 2023", or the day."""
-    if frequency is Frequency.MONTHLY:
-        return f"{period:%B %Y}"
-    if frequency is Frequency.QUARTERLY:
-        return f"Q{(period.month - 1) // 3 + 1} {period.year}"
-    prefix = "Week of " if frequency is Frequency.WEEKLY else ""
-    return f"{prefix}{period.day} {period:%B %Y}"
 
 
 def signal_words(signal: Signal, kind: ChartKind, options: ChartOptions = OPTIONS) -> str:
@@ -443,10 +434,10 @@ def chart_spec(found: MeasureChart, rows: list[TableRow]) -> dict[str, Any]:
                 "title": "Period",
                 "scale": {"type": "utc"},
                 "axis": {
-                    "format": "%b %Y" if measure.frequency in _BY_MONTH else "%d %b %Y",
+                    "format": _AXIS_FORMAT[measure.frequency],
                     "labelAngle": 0,
                     "labelOverlap": True,
-                    "tickCount": _ticks(measure.frequency, len(rows)),
+                    **_ticks(measure.frequency, [row.period for row in rows]),
                 },
             }
         },
@@ -456,18 +447,39 @@ def chart_spec(found: MeasureChart, rows: list[TableRow]) -> dict[str, Any]:
     }
 
 
-_BY_MONTH = {Frequency.MONTHLY, Frequency.QUARTERLY}
+_AXIS_FORMAT = {
+    Frequency.DAILY: "%d %b %Y",
+    Frequency.WEEKLY: "%d %b %Y",
+    Frequency.MONTHLY: "%b %Y",
+    Frequency.QUARTERLY: "Q%q %Y",
+}
+"""The axis's labels, as ``period_label`` names the periods (a quarter as "Q1 2025")."""
 
 
-def _ticks(frequency: Frequency, count: int) -> dict[str, Any]:
-    """About ten ticks on period boundaries, so a short series never labels a month twice."""
+def _ticks(frequency: Frequency, periods: list[date]) -> dict[str, Any]:
+    """About ten ticks on period boundaries, so a short series never labels a month twice.
+
+    Vega's "week" interval starts on Sunday, so a weekly chart is given its own Mondays
+    (every few, from the first) as the tick values instead of an interval.
+    """
+    step = max(1, -(-len(periods) // 10))
+    if frequency is Frequency.WEEKLY and periods:
+        first = period_start(periods[0], frequency)
+        mondays = [first + timedelta(weeks=k) for k in range((periods[-1] - first).days // 7 + 1)]
+        every = max(1, -(-len(mondays) // 10))
+        return {
+            "values": [
+                {"year": d.year, "month": d.month, "date": d.day, "utc": True}
+                for d in mondays[::every]
+            ]
+        }
     interval, size = {
         Frequency.DAILY: ("day", 1),
-        Frequency.WEEKLY: ("week", 1),
+        Frequency.WEEKLY: ("day", 7),
         Frequency.MONTHLY: ("month", 1),
         Frequency.QUARTERLY: ("month", 3),
     }[frequency]
-    return {"interval": interval, "step": size * max(1, -(-count // 10))}
+    return {"tickCount": {"interval": interval, "step": size * step}}
 
 
 def _kind_words(chart: SPCChart) -> str:

@@ -9,6 +9,9 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
+from application.access import AccessDeniedError
+from application.identity.service import User
+from application.results import ProjectView
 from interfaces.http.deps import AppServices
 from interfaces.http.reading import require_reader
 from interfaces.web.session import PageUser
@@ -17,6 +20,19 @@ router = APIRouter(include_in_schema=False)
 
 # A stream ends after this long; the browser's EventSource reconnects by itself.
 STREAM_SECONDS = 300
+
+
+def _may_read(user: User, project: ProjectView) -> bool:
+    """Whether the user may still read the project, checked again before each announcement.
+
+    Access can end while a stream is open (a sponsor is replaced, an organisation leaves the
+    project); what was allowed when it opened is no licence to hear about later changes.
+    """
+    try:
+        require_reader(user, project)
+    except AccessDeniedError:
+        return False
+    return True
 
 
 @router.get("/projects/{project_id}/live")
@@ -43,6 +59,8 @@ async def live(
                 continue
             head = latest
             now = await anyio.to_thread.run_sync(svc.tracker.project, project_id)
+            if not _may_read(user, now):
+                return  # taken off the project (a sponsor replaced): no word of its changes
             if now.version != seen:
                 seen = now.version
                 yield f"event: changed\ndata: {seen}\n\n"

@@ -29,6 +29,7 @@ from interfaces.web.choices import (
 from interfaces.web.common import caught_up, readable_project, today
 from interfaces.web.forms import FormErrors, attempt, parse
 from interfaces.web.labels import SCOPE_LABELS, STAGE_LABELS
+from interfaces.web.periods import PeriodInput, period_input, period_label
 from interfaces.web.routers.charts import card_chart
 from interfaces.web.session import PageUser
 from interfaces.web.templating import render
@@ -291,16 +292,21 @@ def _action_context(
     measures = {m.measure_id: m for m in project.measures}
     if not values.get("measure_id") and len(project.measures) == 1:
         values = {**values, "measure_id": str(project.measures[0].measure_id)}
+    period = _period_field(project, action, values)
+    if period is not None and action.period_field:  # shown as its input takes it
+        values = {**values, action.period_field: period.value}
     return {
         "project": project,
         "action": action,
         "form_key": uuid4().hex,
         "values": {"occurred_on": today(), **values},
+        "period": period,
         "measures": [(str(m.measure_id), f"{m.name} ({m.unit})") for m in project.measures],
         "measurements": [
             (
                 str(m.measurement_id),
-                f"{measures[m.measure_id].name}, {m.period:%B %Y}: {m.value:g}",
+                f"{measures[m.measure_id].name}, "
+                f"{period_label(m.period, measures[m.measure_id].frequency)}: {m.value:g}",
             )
             for m in current
         ],
@@ -314,6 +320,25 @@ def _action_context(
         "frequencies": [(f.value, f.value.capitalize()) for f in Frequency],
         "adoption_scopes": [(s.value, SCOPE_LABELS[s.value]) for s in AdoptionScope],
     }
+
+
+def _period_field(
+    project: ProjectView, action: Action, values: dict[str, Any]
+) -> PeriodInput | None:
+    """The period input of the measurement forms, as the chosen measure's frequency asks.
+
+    Without a chosen measure (no JavaScript to swap the field when one is picked) it fits
+    every measure of the project: one input if they share a frequency, else a text input.
+    """
+    if action.period_field is None:
+        return None
+    chosen = [m for m in project.measures if str(m.measure_id) == values.get("measure_id")]
+    return period_input(
+        [m.frequency for m in chosen or project.measures],
+        label=action.labels[action.period_field],
+        value=values.get(action.period_field),
+        first_line=action.slug == "paste",
+    )
 
 
 def _action(slug: str, user: User, project: ProjectView) -> Action:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -315,8 +316,13 @@ ROWS = [
     ),
     Row("chart", "GET", "/api/measures/{measure}/chart?wait=true", READERS),
     Row("checkpoints", "GET", "/api/integrity/checkpoints", EVERYONE),
+    Row("consistency", "GET", "/api/integrity/consistency?first=1&second=2", EVERYONE),
     Row("export events", "GET", "/api/exports/events.jsonl", PEOPLE_READERS),
-    Row("export projects", "GET", "/api/exports/projects.csv", PEOPLE_READERS),
+    *[
+        Row(f"export {name}.{kind}", "GET", f"/api/exports/{name}.{kind}", PEOPLE_READERS)
+        for name in ("projects", "stage_transitions", "organisations", "measures_long")
+        for kind in ("csv", "parquet")
+    ],
     Row("proof", "GET", "/api/projects/{project}/proof?size=3", READERS),
     Row("sign checkpoint", "POST", "/api/integrity/checkpoints", {"admin"}, ok=201),
     Row(
@@ -453,3 +459,25 @@ def test_each_role_is_allowed_or_refused_as_the_policy_says(world: World, row: R
         assert response.status_code == expected, (who, row.name, response.text)
         if response.status_code >= 400:
             assert set(response.json()) >= {"error", "detail"}
+
+
+# Not about data: readiness is for load balancers, sessions are how one signs in and out.
+UNLISTED = {("GET", "/api/ready"), ("POST", "/api/session"), ("DELETE", "/api/session")}
+
+
+def test_every_api_endpoint_has_a_row(world: World) -> None:
+    """A new endpoint must say who may call it here, or fail this test."""
+
+    def shape(path: str) -> str:
+        return re.sub(r"\{[^}]*\}|\d{4}-\d{2}-\d{2}", "{}", path.split("?", maxsplit=1)[0])
+
+    listed = {(row.method, shape(row.path)) for row in ROWS}
+    served = {
+        (method.upper(), path)
+        for path, operations in world.client.get("/openapi.json").json()["paths"].items()
+        if path.startswith("/api/")
+        for method in operations
+    }
+    assert served > UNLISTED
+    missing = sorted((m, p) for m, p in served - UNLISTED if (m, shape(p)) not in listed)
+    assert missing == []

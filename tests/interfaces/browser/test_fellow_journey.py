@@ -7,7 +7,7 @@ what the page shows afterwards (read-your-writes), and each step leaves a screen
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from playwright.sync_api import expect
 
@@ -71,15 +71,15 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.get_by_role("button", name="Define a measure").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Measure defined")
 
-    page.get_by_role("button", name="Paste a column of monthly values").click()
+    page.get_by_role("button", name="Paste a column of values").click()
     page.fill("#first_period", _months_ago(len(SERIES) + 1))
     page.fill("#pasted", "\n".join(str(v) for v in SERIES[:5]) + "\nforty\n")
     screen.shot("paste form")
-    page.get_by_role("button", name="Paste a column of monthly values").click()
+    page.get_by_role("button", name="Paste a column of values").click()
     expect(page.locator(".nhsuk-error-summary")).to_contain_text("Row 6")
     screen.shot("paste refused")
     page.fill("#pasted", "\n".join(str(v) for v in SERIES))
-    page.get_by_role("button", name="Paste a column of monthly values").click()
+    page.get_by_role("button", name="Paste a column of values").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Values recorded")
     expect(page.locator(".nhsuk-card")).to_contain_text(f"{len(SERIES)} values")
 
@@ -132,6 +132,30 @@ def test_a_fellow_proposes_pilots_measures_and_records_adoption(screens: ScreenF
     page.get_by_role("button", name="Log a milestone").click()
     expect(page.locator("#timeline")).to_contain_text("Milestone: Board agreed")
     screen.shot("adopted")
+
+    # A weekly measure: its values are recorded against Mondays, in a date input that htmx
+    # swaps in when the measure is chosen (the text input before takes either).
+    page.get_by_role("button", name="Define a measure").click()
+    page.fill("#name", "Falls calls answered within an hour")
+    page.fill("#unit", "calls")
+    page.get_by_label("Up is better").check()
+    page.select_option("#frequency", "weekly")
+    page.get_by_role("button", name="Define a measure").click()
+    expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Measure defined")
+    page.get_by_role("button", name="Record a measurement").click()
+    expect(page.locator("#period")).to_have_attribute("type", "text")  # monthly or weekly
+    page.select_option("#measure_id", label="Falls calls answered within an hour (calls)")
+    expect(page.locator("#period")).to_have_attribute("type", "date")
+    expect(page.locator("#period-hint")).to_contain_text("Monday")
+    today = date.today()
+    monday = today - timedelta(days=today.weekday() + 7)
+    page.fill("#period", monday.isoformat())
+    page.fill("#value", "12")
+    screen.shot("weekly measurement form")
+    page.get_by_role("button", name="Record a measurement").click()
+    expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Measurement recorded")
+    page.get_by_text("Values of Falls calls answered within an hour").click()
+    expect(page.get_by_text(f"Week of {monday.day} {monday:%B %Y}").first).to_be_visible()
 
 
 def test_search_narrows_the_list_as_you_type(screens: ScreenFactory) -> None:

@@ -335,3 +335,63 @@ def test_the_project_page_links_to_its_audit_view(site: Site) -> None:
     pid = site.first_project()
     page = site.as_user(SPONSOR).get(f"/projects/{pid}")
     assert f'href="/projects/{pid}/audit"' in page.text
+
+
+def test_a_paste_is_one_row_and_each_value_sits_beside_its_own_changes(site: Site) -> None:
+    """A pasted column is one entry; a change to one of its values names that value."""
+    from domain.values import ImprovementDirection
+
+    pid = site.first_project()
+    fellow = Actor(user_id=FELLOW, role=Role.FELLOW)
+    today = date.today()
+    measure_id = site.tracker.define_measure(
+        fellow,
+        pid,
+        c.DefineMeasure(
+            occurred_on=today,
+            name="Pasted falls",
+            unit="falls",
+            direction=ImprovementDirection.DOWN,
+        ),
+    ).entity_id
+    pasted = site.tracker.paste_measurements(
+        fellow,
+        pid,
+        c.PasteMeasurements(
+            occurred_on=today,
+            measure_id=measure_id,
+            first_period=date(2024, 3, 1),
+            pasted="5\n6\n7",
+        ),
+    )
+    (paste,) = [e for e in site.tracker.history(pid) if e.version == pasted.version]
+    assert paste.event_type == "MeasurementsPasted"
+    second, third = (v["measurement_id"] for v in paste.data["values"][1:])
+    corrected = site.tracker.correct_measurement(
+        fellow,
+        pid,
+        c.CorrectMeasurement(occurred_on=today, measurement_id=second, value=60, reason="typo"),
+    )
+    retracted = site.tracker.retract_measurement(
+        fellow,
+        pid,
+        c.RetractMeasurement(occurred_on=today, measurement_id=third, reason="wrong ward"),
+    )
+    page = _audit(site.as_user(SPONSOR), pid)
+    assert [t for v, t in _rows(page) if v == pasted.version] == ["MeasurementsPasted"]
+
+    row = _row(page, pasted.version)
+    assert "Values pasted" in row
+    assert "March 2024: 5; April 2024: 6; May 2024: 7" in row
+    assert "Pasted falls" in row  # the measure by name, not by id
+    assert f'#event-{corrected.version}">version {corrected.version}</a>: April 2024: ' in row
+    assert "corrected 6 → 60: typo" in row
+    assert f'#event-{retracted.version}">version {retracted.version}</a>: May 2024: ' in row
+
+    corrects = _row(page, corrected.version)
+    assert f'Corrects <a href="/projects/{pid}/audit#event-{pasted.version}">' in corrects
+    assert "(Pasted falls, April 2024: 6)" in corrects
+    assert "6 → 60" in corrects
+    retracts = _row(page, retracted.version)
+    assert f'Retracts <a href="/projects/{pid}/audit#event-{pasted.version}">' in retracts
+    assert "(Pasted falls, May 2024: 7)" in retracts

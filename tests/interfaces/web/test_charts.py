@@ -349,16 +349,23 @@ def test_a_fellow_not_on_the_project_sees_no_settings_and_may_not_change_them(
     assert "recalculate-at-pilot" not in page.text
     before = event_types(site, project_id)
     point = site.tracker.project(project_id).measurements[0].measurement_id
-    token = csrf_of(page.text)
-    for action, data in (
-        ("recalculate-at-pilot", {}),
-        ("ghost", {"measurement_id": str(point), "reason": "Because."}),
-        ("restore", {"measurement_id": str(point)}),
-        ("recalculations/remove", {"from_period": "2023-04-01"}),
-    ):
-        refused = outsider.post(f"{path}/{action}", data={**data, "csrftoken": token})
-        assert refused.status_code == 403, action
-        assert "You can&#39;t do that" in refused.text
+    for who in (OUTSIDER, SPONSOR, EVALUATOR):  # every settings form, for every non-member
+        client = site.as_user(who)
+        token = csrf_of(client.get(path).text)
+        for action, data in (
+            ("recalculate-at-pilot", {}),
+            ("recalculations", {"from_period": "2023-04-01", "recalculation_reason": "Why."}),
+            ("recalculations/remove", {"from_period": "2023-04-01"}),
+            ("ghost", {"measurement_id": str(point), "reason": "Because."}),
+            ("restore", {"measurement_id": str(point)}),
+            ("astronomical", {"measurement_id": str(point), "reason": "Because."}),
+            ("astronomical/remove", {"measurement_id": str(point)}),
+            ("baseline", {"baseline_points": "12", "baseline_reason": "The year before."}),
+            ("baseline/clear", {}),
+        ):
+            refused = client.post(f"{path}/{action}", data={**data, "csrftoken": token})
+            assert refused.status_code == 403, (who, action)
+            assert "You can&#39;t do that" in refused.text
     assert event_types(site, project_id) == before
 
 

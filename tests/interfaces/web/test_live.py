@@ -183,3 +183,32 @@ def test_the_spread_page_refreshes_with_an_adoption_recorded_meanwhile(site: Sit
     whole = client.get(f"/projects/{project_id}/spread").text
     assert "<html" in whole
     assert name in whole
+
+
+def test_the_stream_stops_once_its_reader_may_no_longer_read_the_project(site: Site) -> None:
+    """A sponsor taken off a project hears nothing more about it, not even that it changed.
+
+    The stream checks who may read the project when it opens; it checks again before each
+    change it would announce, so a sponsor replaced on the project (and linked to none of its
+    organisations) learns nothing of the changes after that.
+    """
+    project_id = site.first_project()  # open, and STRANGER is in none of its organisations
+    original = site.tracker.project(project_id).sponsor_id
+    assert original is not None
+    today = date.today()
+    site.tracker.assign_sponsor(
+        ADMIN, project_id, c.AssignSponsor(occurred_on=today, sponsor_id=STRANGER)
+    )
+    try:
+        with listening(site.as_user(STRANGER), f"/projects/{project_id}/live") as events:
+            _connected(events)
+            site.tracker.assign_sponsor(
+                ADMIN, project_id, c.AssignSponsor(occurred_on=today, sponsor_id=original)
+            )
+            _milestone(site, project_id, "Not for the old sponsor")
+            assert [e for e in events if e[0] != "comment"] == []
+    finally:
+        if site.tracker.project(project_id).sponsor_id != original:
+            site.tracker.assign_sponsor(
+                ADMIN, project_id, c.AssignSponsor(occurred_on=today, sponsor_id=original)
+            )

@@ -771,26 +771,28 @@ def test_a_long_timeline_shows_the_newest_events_first(site: Site) -> None:
     project_id = site.first_project()
     lead = Actor(user_id=FELLOW, role=Role.FELLOW)
     today = date.today()
-    for n in range(3):  # enough pasted values for more than one page of 500 events
-        measure_id = site.tracker.define_measure(
+    measure_id = site.tracker.define_measure(
+        lead,
+        project_id,
+        c.DefineMeasure(
+            occurred_on=today,
+            name="Long series",
+            unit="per month",
+            direction=ImprovementDirection.DOWN,
+        ),
+    ).entity_id
+    assert measure_id is not None
+    # A paste is one event, so the values are recorded one at a time: enough events for more
+    # than one page of 500.
+    for k in range(510):
+        site.tracker.record_measurement(
             lead,
             project_id,
-            c.DefineMeasure(
-                occurred_on=today,
-                name=f"Long series {n}",
-                unit="per month",
-                direction=ImprovementDirection.DOWN,
-            ),
-        ).entity_id
-        assert measure_id is not None
-        site.tracker.paste_measurements(
-            lead,
-            project_id,
-            c.PasteMeasurements(
+            c.RecordMeasurement(
                 occurred_on=today,
                 measure_id=measure_id,
-                first_period=date(today.year - 20, 1, 1),
-                pasted="\n".join(str(10 + k % 5) for k in range(200)),
+                period=date(today.year - 50 + k // 12, 1 + k % 12, 1),
+                value=10 + k % 5,
             ),
         )
     last = site.tracker.log_milestone(
