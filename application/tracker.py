@@ -96,6 +96,13 @@ class ImpactTracker(Application[UUID]):
     def _side_tables(self) -> TrackerRecorder:
         return cast(TrackerRecorder, self.recorder)
 
+    def close(self) -> None:
+        """Close the store, and the SQLite recorder's own writer connection if it has one."""
+        close_writer = getattr(self.recorder, "close_writer", None)
+        if close_writer is not None:
+            close_writer()
+        super().close()
+
     @property
     def _person_keys(self) -> PersonKeyStore:
         return cast(PersonKeyStore, self.recorder)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -9,7 +11,12 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteCursor,
+    SQLiteDatastore,
+)
 
 from application.persistence.recorder import (
     StoredOutcome,
@@ -25,6 +32,7 @@ RETIRED_TIMES_TABLE = "impact_event_times"
 COMMANDS_TABLE = "impact_commands"
 KEYS_TABLE = "person_keys"
 CHECKPOINT_ATTEMPTS = 20
+WRITER_STATEMENT_CACHE = 32
 
 
 def _sortable(when: datetime) -> str:
@@ -37,6 +45,46 @@ class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name)
+        self._writer: SQLiteConnection | None = None
+        self._writer_lock = threading.Lock()
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """Insert through a writer connection of the recorder's own, one transaction at a time.
+
+        SQLite lets one connection write at a time anyway; the library's pool, taken for every
+        write, cost more than the insert itself, and its connections cache a single prepared
+        statement (``cached_statements=True`` is a cache of one), so each write prepared its
+        statements again. The transaction is the library's own (``BEGIN``, commit or roll
+        back, its errors), so a duplicate version still raises ``IntegrityError``.
+        """
+        if self.datastore.pool.is_sqlite_memory_mode:
+            return super().insert_events(stored_events, **kwargs)
+        with self._writer_lock, self._writer_connection().transaction(commit=True) as c:
+            return self._insert_events(c, stored_events, **kwargs)
+
+    def _writer_connection(self) -> SQLiteConnection:
+        if self._writer is None:
+            pool = self.datastore.pool
+            conn = sqlite3.connect(
+                pool.db_name,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+                cached_statements=WRITER_STATEMENT_CACHE,
+                timeout=pool.lock_timeout or 5,
+            )
+            conn.row_factory = sqlite3.Row
+            self._writer = SQLiteConnection(conn, max_age=None)
+        return self._writer
+
+    def close_writer(self) -> None:
+        """Close the writer connection (the tracker closes it with the store)."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
 
     def construct_create_table_statements(self) -> list[str]:
         """The library's events table, then command outcomes and person keys."""
