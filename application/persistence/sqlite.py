@@ -73,12 +73,12 @@ class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
 
     @contextmanager
     def _turn(self) -> Iterator[None]:
-        """Take turns with the other processes writing this store, in the order they ask.
+        """Take turns with the other processes writing this store.
 
         SQLite's own wait for its write lock polls (sleeping 1, 2, 5 ... 100 ms), so a process
         writing back to back took the lock again before a sleeping one woke, and several
-        processes' writes came in long runs of one. Waiting on a file lock instead wakes the
-        next writer as soon as the lock is let go.
+        processes' writes came in long runs of one. Waiting on a file lock instead, the kernel
+        wakes a waiting writer as soon as the lock is let go.
         """
         if self._turn_file is None:
             self._turn_file = open(f"{self.datastore.pool.db_name}-writers", "a+b")  # noqa: SIM115
