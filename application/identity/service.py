@@ -27,10 +27,10 @@ from domain.values import Actor, Role
 
 ERASED_DISPLAY_NAME = "Erased person"
 PURGE_ATTEMPTS = 20
-UserIdText = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
-]
 _USER_ID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+UserIdText = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=f"^{_USER_ID.pattern}$")
+]
 SESSION_DAYS = 14
 
 
