@@ -89,7 +89,9 @@ def _naive_utc(timestamp: str) -> datetime:
 def decode(notification: Notification) -> Envelope:
     """Decode one notification (the store keeps JSON; see ``application.persistence.mapper``)."""
     cls = _event_class(notification.topic)
-    state: dict[str, Any] = json.loads(notification.state)
+    stored = notification.state
+    # Text, not bytes: ``json.loads`` would otherwise detect the encoding in Python first.
+    state: dict[str, Any] = json.loads(stored.decode() if isinstance(stored, bytes) else stored)
     upcast(cls, state)
     originator_id = notification.originator_id
     return Envelope(

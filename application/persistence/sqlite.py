@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, BinaryIO
 from uuid import UUID
 
@@ -35,6 +36,11 @@ COMMANDS_TABLE = "impact_commands"
 KEYS_TABLE = "person_keys"
 CHECKPOINT_ATTEMPTS = 20
 WRITER_STATEMENT_CACHE = 32
+
+
+@lru_cache(maxsize=1 << 16)
+def _uuid(text: str) -> UUID:
+    return UUID(text)
 
 
 def _sortable(when: datetime) -> str:
@@ -87,6 +93,16 @@ class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
             yield
         finally:
             fcntl.flock(self._turn_file, fcntl.LOCK_UN)
+
+    def convert_originator_id(self, originator_id: str) -> UUID | str:
+        """The stored id as a UUID, remembered: a stream's id comes back with each of its events.
+
+        The library builds a new ``UUID`` for every event it reads, a visible share of reading
+        the log (a rebuild reads each project's id about 90 times).
+        """
+        if self.datastore.originator_id_type == "uuid":
+            return _uuid(originator_id)
+        return originator_id
 
     def _writer_connection(self) -> SQLiteConnection:
         if self._writer is None:
