@@ -7,9 +7,12 @@ hashes; passwords only as argon2 hashes. Nothing here logs a secret.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 import time
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -17,7 +20,7 @@ from uuid import UUID
 
 from pwdlib import PasswordHash
 from pydantic import BaseModel, Field, StringConstraints
-from sqlalchemy import Engine, bindparam, create_engine, event, select, update
+from sqlalchemy import Engine, Select, bindparam, create_engine, event, select, update
 from sqlalchemy.exc import OperationalError
 
 from application.identity.tables import metadata, sessions, tokens, users
@@ -83,9 +86,18 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-# Every API request looks its user up: built once, these skip building the query per request.
+# Every API request looks its user up: built once, these skip building the query per request,
+# and select only what a ``User`` holds.
+_USER_COLUMNS = (
+    users.c.user_id,
+    users.c.display_name,
+    users.c.role,
+    users.c.fellow_id,
+    users.c.organisation_ids,
+    users.c.disabled,
+)
 _TOKEN_USER = (
-    select(users)
+    select(*_USER_COLUMNS)
     .join(tokens, tokens.c.user_id == users.c.user_id)
     .where(
         tokens.c.token_hash == bindparam("digest"),
@@ -94,7 +106,7 @@ _TOKEN_USER = (
     )
 )
 _SESSION_USER = (
-    select(users)
+    select(*_USER_COLUMNS)
     .join(sessions, sessions.c.user_id == users.c.user_id)
     .where(
         sessions.c.session_hash == bindparam("digest"),
@@ -102,6 +114,61 @@ _SESSION_USER = (
         users.c.disabled.is_(False),
     )
 )
+
+
+class _Lookup:
+    """A per-request query, compiled once for the engine's driver and run on its own cursor.
+
+    Through SQLAlchemy's execution and result layers the user lookup cost several times the
+    query itself, on every API request; here a pooled connection's cursor runs the compiled
+    SQL with the parameters as the column types bind them, and the row comes back as the
+    driver reads it (``_user_from_driver`` takes either driver's values).
+    """
+
+    def __init__(self, engine: Engine, statement: Select[Any]) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self.engine = engine
+        self.sql = str(compiled)
+        self.positions = tuple(compiled.positiontup or ()) if compiled.positional else None
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+            if processor is not None:
+                self.processors[name] = processor
+
+    def first(self, **values: Any) -> tuple[Any, ...] | None:
+        """The first row for these parameter values, or None."""
+        bound = {
+            name: self.processors[name](value) if name in self.processors else value
+            for name, value in values.items()
+        }
+        params = bound if self.positions is None else tuple(bound[n] for n in self.positions)
+        with (
+            closing(self.engine.raw_connection()) as connection,
+            closing(connection.cursor()) as cursor,
+        ):
+            cursor.execute(self.sql, params)
+            row = cursor.fetchone()
+        return None if row is None else tuple(row)
+
+
+def _user_from_driver(row: tuple[Any, ...]) -> User:
+    """A user from ``_USER_COLUMNS`` as either driver reads them.
+
+    SQLite gives a UUID's hex digits, JSON as text and booleans as 0 or 1; psycopg gives
+    UUIDs, decoded JSON and booleans. The model's validation takes both.
+    """
+    user_id, display_name, role, fellow_id, organisations, disabled = row
+    if isinstance(organisations, str):
+        organisations = json.loads(organisations)
+    return User(
+        user_id=user_id,
+        display_name=display_name,
+        role=Role(role),
+        fellow_id=fellow_id,
+        organisation_ids=organisations,
+        disabled=bool(disabled),
+    )
 
 
 def create_identity_engine(settings: Settings) -> Engine:
@@ -138,6 +205,8 @@ class IdentityService:
             metadata.create_all(engine)
         # A hash to verify against when the user doesn't exist, so timing doesn't tell.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+        self._token_user = _Lookup(engine, _TOKEN_USER)
+        self._session_user = _Lookup(engine, _SESSION_USER)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -291,9 +360,8 @@ class IdentityService:
 
     def user_for_token(self, token: str) -> User | None:
         """The enabled user a live token belongs to."""
-        with self.engine.connect() as conn:
-            row = conn.execute(_TOKEN_USER, {"digest": _digest(token)}).mappings().first()
-        return _user(row) if row else None
+        row = self._token_user.first(digest=_digest(token))
+        return _user_from_driver(row) if row else None
 
     # -- sessions ------------------------------------------------------------------------
 
@@ -313,10 +381,8 @@ class IdentityService:
 
     def user_for_session(self, session: str) -> User | None:
         """The enabled user of a live session."""
-        with self.engine.connect() as conn:
-            found = conn.execute(_SESSION_USER, {"digest": _digest(session), "now": _now()})
-            row = found.mappings().first()
-        return _user(row) if row else None
+        row = self._session_user.first(digest=_digest(session), now=_now())
+        return _user_from_driver(row) if row else None
 
     def end_session(self, session: str) -> None:
         """Invalidate a session (sign-out)."""

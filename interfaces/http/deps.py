@@ -4,11 +4,14 @@ Dependencies are ``async def``: FastAPI runs a plain ``def`` dependency in a wor
 each hop between the event loop and a thread costs more than the short lookups themselves
 (a thread waiting for the GIL back from the loop; measured on the timeline read). The user's
 token or session is one indexed row, read on the loop; waiting for the views (``wait=true``)
-sleeps, so it runs in a worker thread.
+sleeps, so it runs in a worker thread. ``PagedViewReading`` is the views, the as-at point and
+the page as one dependency, with their parameters, for the reads where FastAPI's solving of
+each dependency costs as much as the read itself.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated
 
@@ -55,12 +58,16 @@ async def tracker(svc: AppServices) -> ImpactTracker:
 Tracker = Annotated[ImpactTracker, Depends(tracker)]
 
 
-async def current_user(
-    request: Request,
-    svc: AppServices,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> User:
-    """The user of a bearer token, or of the session cookie; 401 otherwise."""
+async def current_user(request: Request) -> User:
+    """The user of a bearer token, or of the session cookie; 401 otherwise.
+
+    Every API request resolves this one, so it reads the request itself: the services from
+    the app's state, the ``Authorization`` header (never documented as a parameter) from the
+    headers. As declared dependencies and parameters, FastAPI solved and validated them again
+    on every request.
+    """
+    svc: Services = request.app.state.services
+    authorization = request.headers.get("authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         user = svc.identity.user_for_token(token.strip()) if scheme.lower() == "bearer" else None
@@ -79,17 +86,22 @@ async def current_user(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-async def views(
-    svc: AppServices,
-    wait: Annotated[
-        bool,
-        Query(
-            description="Wait until the views include every event "
-            "recorded before this request (read-your-writes)."
-        ),
-    ] = False,
-) -> Engine:
+WaitQuery = Annotated[
+    bool,
+    Query(
+        description="Wait until the views include every event "
+        "recorded before this request (read-your-writes)."
+    ),
+]
+
+
+async def views(svc: AppServices, wait: WaitQuery = False) -> Engine:
     """The read models' engine; with ``wait=true``, only once they have caught up."""
+    return await _caught_up(svc, wait=wait)
+
+
+async def _caught_up(svc: Services, *, wait: bool) -> Engine:
+    """The views' engine, after waiting for them to include every event so far if asked."""
     if wait:
         head = svc.tracker.head()
         try:
@@ -145,10 +157,11 @@ async def idempotency_key(
 IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 
 
-async def page_params(
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> PageParams:
+PageQuery = Annotated[int, Query(ge=1, le=1_000_000)]
+PerPageQuery = Annotated[int, Query(ge=1, le=500)]
+
+
+async def page_params(page: PageQuery = 1, per_page: PerPageQuery = 50) -> PageParams:
     """Which page of a list."""
     return PageParams(page=page, per_page=per_page)
 
@@ -156,23 +169,29 @@ async def page_params(
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-async def as_at(
-    axis: Annotated[
-        Axis | None,
-        Query(description="recorded: as we knew it then; effective: as it was in effect then"),
-    ] = None,
-    at: Annotated[
-        str | None,
-        Query(
-            max_length=40,
-            description="A date (2025-03-31) or, for the recorded "
-            "axis, a moment with time zone (2025-03-31T17:00:00Z); "
-            "a date on the recorded axis means its end.",
-            examples=["2025-03-31"],
-        ),
-    ] = None,
-) -> AsAt | None:
+AxisQuery = Annotated[
+    Axis | None,
+    Query(description="recorded: as we knew it then; effective: as it was in effect then"),
+]
+AtQuery = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="A date (2025-03-31) or, for the recorded "
+        "axis, a moment with time zone (2025-03-31T17:00:00Z); "
+        "a date on the recorded axis means its end.",
+        examples=["2025-03-31"],
+    ),
+]
+
+
+async def as_at(axis: AxisQuery = None, at: AtQuery = None) -> AsAt | None:
     """An as-at point, when both ``axis`` and ``at`` are given."""
+    return _as_at(axis, at)
+
+
+def _as_at(axis: Axis | None, at: str | None) -> AsAt | None:
+    """The as-at point of the two query parameters; 422 when only one is given or bad."""
     if axis is None and at is None:
         return None
     if axis is None or at is None:
@@ -192,3 +211,40 @@ async def as_at(
 
 
 AsAtParam = Annotated[AsAt | None, Depends(as_at)]
+
+
+@dataclass(frozen=True)
+class PagedViewRead:
+    """A paged read over the views, now or as at a point: what ``paged_view_read`` resolves."""
+
+    tracker: ImpactTracker
+    engine: Engine
+    as_at: AsAt | None
+    paging: PageParams
+
+
+async def paged_view_read(
+    request: Request,
+    *,
+    wait: WaitQuery = False,
+    axis: AxisQuery = None,
+    at: AtQuery = None,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = 50,
+) -> PagedViewRead:
+    """``Tracker``, ``Views``, ``AsAtParam`` and ``Paging`` as one dependency.
+
+    FastAPI solves each dependency on every request, and its sub-dependencies again for each
+    one that shares them; on the busiest read (a timeline page) the four of them, with the
+    services under each, cost more than its queries. The parameters, and so the documented
+    API, are theirs, in the same order; the views are waited for before the as-at point is
+    read, as before.
+    """
+    svc: Services = request.app.state.services
+    engine = await _caught_up(svc, wait=wait)
+    return PagedViewRead(
+        svc.tracker, engine, _as_at(axis, at), PageParams(page=page, per_page=per_page)
+    )
+
+
+PagedViewReading = Annotated[PagedViewRead, Depends(paged_view_read)]

@@ -15,10 +15,10 @@ from domain import commands as c
 from domain.values import Role, Stage
 from interfaces.http.commands import authorise, reply
 from interfaces.http.deps import (
-    AsAtParam,
     CurrentUser,
     ExpectedVersion,
     IdempotencyKey,
+    PagedViewReading,
     Paging,
     Tracker,
     Views,
@@ -120,21 +120,14 @@ def history(project_id: UUID, user: CurrentUser, tracker: Tracker) -> list[Histo
 
 
 @router.get("/{project_id}/timeline", response_model=ProjectTimeline)
-async def timeline(
-    project_id: UUID,
-    user: CurrentUser,
-    tracker: Tracker,
-    engine: Views,
-    as_at: AsAtParam,
-    paging: Paging,
-) -> Response:
+async def timeline(project_id: UUID, user: CurrentUser, read: PagedViewReading) -> Response:
     """The project's timeline (a page of events, in order) and stage, now or as at a date.
 
     Runs on the event loop: a bounded page of indexed rows costs less than the hop to a worker
     thread (see ``interfaces.http.deps``). The JSON is composed from the view's rows.
     """
-    authorise_read(user, project_id, tracker, engine)
-    found = project_timeline_json(engine, project_id, as_at, paging)
+    authorise_read(user, project_id, read.tracker, read.engine)
+    found = project_timeline_json(read.engine, project_id, read.as_at, read.paging)
     if found is None:
         msg = "The project had no events by that date (or the views have not seen it yet)."
         raise NotFoundError(msg)
