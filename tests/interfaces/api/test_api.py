@@ -156,6 +156,29 @@ def test_a_session_needs_the_csrf_token_for_changes_and_ends_at_sign_out(world: 
     assert me(rotated) == 401
 
 
+def test_a_bearer_call_without_cookies_is_sent_no_csrf_cookie(world: World) -> None:
+    project_id, _, _ = world.new_project()
+    client = world.client
+    client.cookies.clear()
+    bearer = client.post(
+        f"/api/projects/{project_id}/milestones",
+        json=milestone(),
+        headers=world.headers("member"),
+    )
+    assert bearer.status_code == 200
+    assert "csrftoken" not in bearer.headers.get("set-cookie", "")
+    # A cookie-only call is still checked (see the session test above), and pages still
+    # hand the browser its token.
+    without = client.post(
+        f"/api/projects/{project_id}/milestones",
+        json=milestone(),
+        headers={"Cookie": "impact_session=anything"},
+    )
+    assert (without.status_code, without.json()["error"]) == (403, "csrf")
+    client.cookies.clear()
+    assert "csrftoken" in client.get("/sign-in").headers.get("set-cookie", "")
+
+
 def test_failed_sign_ins_are_limited(world: World) -> None:
     def sign_in(password: str) -> httpx.Response:
         world.client.cookies.clear()
