@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -153,6 +154,7 @@ def protect_from_csrf(app: ASGIApp, settings: Settings) -> ASGIApp:
         send_csrf_failed=_csrf_failed,
     )
 
+    @functools.wraps(app)  # as asgi-csrf's own wrapper: the app's attributes (its state) show
     async def protected(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _bearer_api_call(scope):
             await app(scope, receive, send)
