@@ -291,7 +291,7 @@ def main() -> None:
             f"as-at portfolio, {big_events:,} events ({args.projects:,} projects)",
             latency(big_latency),
             f"vs the same portfolio from a {big_events / same_events:.0f}x shorter log: "
-            f"{ratio(big_latency, same_latency)}; "
+            f"{ratio(big_latency, same_latency)} "
             f"(goal within 2x); vs {args.small} projects: {ratio(big_latency, small_latency)}",
         ),
     ]
