@@ -38,6 +38,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.integrity import merkle
 from application.integrity.signing import Checkpoint, TrustedKeys
+from application.persistence.ids import as_uuid
 from application.persistence.recorder import PersonKeyStore
 from application.personal_data import PersonKey
 from application.tracker import ImpactTracker
@@ -65,7 +66,7 @@ class _Root:
     def add(self, event: StoredEvent) -> str:
         leaf = merkle.leaf_hash(
             merkle.entry(
-                _uuid(event.originator_id), event.originator_version, event.topic, event.state
+                as_uuid(event.originator_id), event.originator_version, event.topic, event.state
             )
         )
         self.frontier = merkle.append(self.frontier, leaf)
@@ -117,7 +118,7 @@ def export_archive(
         start = 1
         while page := tracker.recorder.select_notifications(start=start, limit=BATCH):
             for n in page:
-                originator_id = _uuid(n.originator_id)
+                originator_id = as_uuid(n.originator_id)
                 root.add(n)
                 write(
                     {
@@ -204,7 +205,7 @@ class _Events:
         An archive that breaks this would stop the import part-way (the store refuses a
         repeated version), with the batches before it written: so it is refused here.
         """
-        stream = _uuid(event.originator_id)
+        stream = as_uuid(event.originator_id)
         last = self.versions.get(stream, 0)
         if event.originator_version != last + 1:
             msg = (
@@ -409,7 +410,3 @@ def _event(record: dict[str, Any]) -> StoredEvent:
 def _lines(path: Path) -> Iterator[str]:
     with gzip.open(path, "rt", encoding="utf-8") as source:
         yield from source
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 
+from application.persistence.ids import parse_uuid
 from application.persistence.mapper import upcast
 
 
@@ -60,16 +61,6 @@ class Envelope:
     def day(self, key: str) -> date:
         """A date field of the event."""
         return date.fromisoformat(self.state[key])
-
-
-@lru_cache(maxsize=1 << 16)
-def parse_uuid(text: str) -> UUID:
-    """A UUID from its text, remembered.
-
-    The same ids (a measure, a measurement, a cohort) come back in many events and several
-    views, and ``UUID()`` is slow enough to show in a rebuild.
-    """
-    return UUID(text)
 
 
 @cache

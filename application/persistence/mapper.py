@@ -18,6 +18,8 @@ from eventsourcing.persistence import Mapper, MapperDeserialisationError, Stored
 from eventsourcing.utils import get_topic, resolve_topic
 from pydantic import BaseModel, ValidationError
 
+from application.persistence.ids import as_uuid
+
 _ID_FIELDS = {"originator_id", "originator_version"}
 # One encoder for every event (``json.dumps`` with options builds a new one per call); the
 # bytes are those of ``json.dumps(state, separators=(",", ":"), sort_keys=True)``.
@@ -70,7 +72,7 @@ class PydanticMapper(Mapper[UUID]):
                 stored_state = self.compressor.decompress(stored_state)
             state: dict[str, Any] = json.loads(stored_state)
             upcast(cls, state)
-            state["originator_id"] = _as_uuid(stored_event.originator_id)
+            state["originator_id"] = as_uuid(stored_event.originator_id)
             state["originator_version"] = stored_event.originator_version
             return cast(DomainEventProtocol[UUID], cls.model_validate(state))
         except (ValueError, ValidationError, AttributeError, TypeError, KeyError) as e:
@@ -91,7 +93,3 @@ def upcast(cls: type[Any], state: dict[str, Any]) -> None:
     while version < target:
         getattr(cls, f"upcast_v{version}_v{version + 1}")(state)
         version += 1
-
-
-def _as_uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)

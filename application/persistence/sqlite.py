@@ -9,7 +9,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, BinaryIO
 from uuid import UUID
 
@@ -21,6 +20,7 @@ from eventsourcing.sqlite import (
     SQLiteDatastore,
 )
 
+from application.persistence.ids import parse_uuid
 from application.persistence.recorder import (
     StoredOutcome,
     command_key,
@@ -36,11 +36,6 @@ COMMANDS_TABLE = "impact_commands"
 KEYS_TABLE = "person_keys"
 CHECKPOINT_ATTEMPTS = 20
 WRITER_STATEMENT_CACHE = 32
-
-
-@lru_cache(maxsize=1 << 16)
-def _uuid(text: str) -> UUID:
-    return UUID(text)
 
 
 def _sortable(when: datetime) -> str:
@@ -101,7 +96,7 @@ class TrackerSQLiteRecorder(SQLiteApplicationRecorder):
         the log (a rebuild reads each project's id about 90 times).
         """
         if self.datastore.originator_id_type == "uuid":
-            return _uuid(originator_id)
+            return parse_uuid(originator_id)
         return originator_id
 
     def _writer_connection(self) -> SQLiteConnection:

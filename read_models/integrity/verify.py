@@ -30,6 +30,7 @@ from sqlalchemy import Engine, select
 
 from application.integrity import merkle
 from application.integrity.signing import TrustedKeys
+from application.persistence.ids import as_uuid
 from application.tracker import ImpactTracker
 from read_models.integrity.checkpoints import Checkpoint, list_checkpoints
 from read_models.views.integrity import leaves, streams
@@ -119,15 +120,11 @@ class Report:
         return max(self.events - self.recorded, 0)
 
 
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
-
-
 def _store_entries(tracker: ImpactTracker) -> Iterator[_Stored]:
     start = 1
     while page := tracker.recorder.select_notifications(start=start, limit=PAGE):
         for n in page:
-            originator_id = _uuid(n.originator_id)
+            originator_id = as_uuid(n.originator_id)
             data = merkle.entry(originator_id, n.originator_version, n.topic, n.state)
             leaf = Leaf(n.id, originator_id, n.originator_version, merkle.leaf_hash(data))
             yield _Stored(leaf, n.topic, n.state)

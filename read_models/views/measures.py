@@ -28,7 +28,8 @@ from sqlalchemy import (
     Uuid,
 )
 
-from read_models.envelope import Envelope, parse_uuid
+from application.persistence.ids import parse_uuid
+from read_models.envelope import Envelope
 from read_models.projection import Projection, Row, RowCache, insert_rows
 
 metadata = MetaData()

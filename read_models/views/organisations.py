@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
-from uuid import UUID
 
 from sqlalchemy import (
     JSON,
@@ -29,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 
+from application.persistence.ids import as_uuid
 from read_models.envelope import Envelope
 from read_models.projection import (
     Projection,
@@ -173,7 +173,7 @@ class _Page:
                 self.closed.append(
                     {
                         "p": event.originator_id,
-                        "o": _uuid(s["organisation_id"]),
+                        "o": as_uuid(s["organisation_id"]),
                         "v": since,
                         **ending,
                     }
@@ -192,7 +192,7 @@ class _Page:
     ) -> None:
         self.opened[(event.originator_id, organisation, role, event.version)] = {
             "project_id": event.originator_id,
-            "organisation_id": _uuid(organisation),
+            "organisation_id": as_uuid(organisation),
             "role": role,
             "since_version": event.version,
             "scope": scope,
@@ -224,7 +224,3 @@ class _Page:
                 .values(to_on=bindparam("to_on"), to_at=bindparam("to_at")),
                 self.closed,
             )
-
-
-def _uuid(value: str | UUID) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
