@@ -12,7 +12,6 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -24,6 +23,7 @@ from sqlalchemy import Engine, Select, bindparam, create_engine, event, select, 
 from sqlalchemy.exc import OperationalError
 
 from application.identity.tables import metadata, sessions, tokens, users
+from application.persistence.held_connections import read_cursor
 from application.persistence.horizon import wait_until_deleted_rows_are_dead
 from application.settings import Settings
 from domain.values import Actor, Role
@@ -120,8 +120,9 @@ class _Lookup:
     """A per-request query, compiled once for the engine's driver and run on its own cursor.
 
     Through SQLAlchemy's execution and result layers the user lookup cost several times the
-    query itself, on every API request; here a pooled connection's cursor runs the compiled
-    SQL with the parameters as the column types bind them, and the row comes back as the
+    query itself, on every API request; here a driver cursor runs the compiled
+    SQL with the parameters as the column types bind them (on SQLite, a connection the thread
+    keeps: ``application.persistence.held_connections``), and the row comes back as the
     driver reads it (``_user_from_driver`` takes either driver's values).
     """
 
@@ -143,10 +144,7 @@ class _Lookup:
             for name, value in values.items()
         }
         params = bound if self.positions is None else tuple(bound[n] for n in self.positions)
-        with (
-            closing(self.engine.raw_connection()) as connection,
-            closing(connection.cursor()) as cursor,
-        ):
+        with read_cursor(self.engine) as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
         return None if row is None else tuple(row)

@@ -7,9 +7,10 @@ embedded as stored. The result is the JSON of ``ProjectTimeline``, field for fie
 compare the two for every event type and both as-at axes).
 
 On SQLite, for the timeline now or as recorded by a moment, SQLite itself writes each entry's
-and each stage change's JSON (``printf`` and ``json_quote``, three plain statements on the
-driver's cursor): reading the rows into Python objects, through SQLAlchemy's result layer, and
-writing them out again cost more than the rest of the request. Its bytes are those of the
+and each stage change's JSON (``printf`` and ``json_quote``, in one plain statement on the
+driver's cursor of a connection the thread keeps): reading the rows into Python objects,
+through SQLAlchemy's result layer, and writing them out again cost more than the rest of the
+request. Its bytes are those of the
 composition in Python (a test holds the two to it): ``json_quote`` escapes what
 ``json.dumps`` escapes in ASCII text, and the rare non-ASCII character (or DEL) is escaped
 afterwards as ``json.dumps`` does.
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import closing
 from datetime import UTC, date, datetime
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -28,6 +28,7 @@ from uuid import UUID
 from pydantic import TypeAdapter
 from sqlalchemy import Engine, Row
 
+from application.persistence.held_connections import read_cursor
 from domain.values import Stage
 from read_models.queries.common import AsAt, Axis, PageParams
 from read_models.queries.timeline import ProjectSummary, StageChange, timeline_rows
@@ -128,15 +129,19 @@ def _sqlite_moment(column: str) -> str:
     return f"replace(replace({column}, '.000000', ''), ' ', 'T')"
 
 
-def _sqlite_statements(recorded_by: bool) -> tuple[str, str, str]:
-    """The project-and-count, page and stage-change statements, with named parameters."""
+def _sqlite_statement(recorded_by: bool) -> str:
+    """The whole timeline in one statement, with named parameters.
+
+    One row: the project's summary columns, the count of its entries, the page's entries and
+    the stage changes, each list already JSON joined by commas (``group_concat``), and the
+    latest stage change's stage. One statement is one read snapshot, so the count, the page
+    and the stage agree even while the views are being written. ``group_concat`` joins the
+    rows in the order its ordered subquery yields them (SQLite before 3.44 has no ``ORDER BY``
+    inside an aggregate; a test holds the bytes to the Python composition).
+    """
     by = " AND recorded_at <= :cutoff" if recorded_by else ""
     in_force = f"project_id = :project_id{by}"
     summary = ", ".join(ProjectSummary.model_fields)
-    project = (
-        f"SELECT {summary}, (SELECT count(*) FROM {entries.name} WHERE {in_force}) "
-        f"FROM {projects.name} WHERE project_id = :project_id"
-    )
     entry = (
         """{"notification_id":%d,"version":%d,"event_type":%s,"actor_id":%s,"""
         """"actor_role":%s,"occurred_on":"%s","recorded_at":"%sZ","summary":%s,"data":%s}"""
@@ -144,20 +149,27 @@ def _sqlite_statements(recorded_by: bool) -> tuple[str, str, str]:
     page = (
         f"SELECT printf('{entry}', notification_id, version, json_quote(event_type), "
         "json_quote(actor_id), json_quote(actor_role), occurred_on, "
-        f"{_sqlite_moment('recorded_at')}, json_quote(summary), data) "
+        f"{_sqlite_moment('recorded_at')}, json_quote(summary), data) AS item "
         f"FROM {entries.name} WHERE {in_force} ORDER BY version LIMIT :limit OFFSET :offset"
     )
     change = """{"stage":%s,"previous_stage":%s,"occurred_on":"%s","recorded_at":"%sZ"}"""
     changes = (
         f"SELECT printf('{change}', json_quote(stage), json_quote(previous_stage), "
-        f"occurred_on, {_sqlite_moment('recorded_at')}), stage "
+        f"occurred_on, {_sqlite_moment('recorded_at')}) AS item "
         f"FROM {stage_changes.name} WHERE {in_force} ORDER BY seq"
     )
-    return project, page, changes
+    return (
+        f"SELECT {summary}, "
+        f"(SELECT count(*) FROM {entries.name} WHERE {in_force}), "
+        f"(SELECT group_concat(item, ',') FROM ({page})), "
+        f"(SELECT group_concat(item, ',') FROM ({changes})), "
+        f"(SELECT stage FROM {stage_changes.name} WHERE {in_force} ORDER BY seq DESC LIMIT 1) "
+        f"FROM {projects.name} WHERE project_id = :project_id"
+    )
 
 
-_SQLITE_NOW = _sqlite_statements(recorded_by=False)
-_SQLITE_RECORDED_BY = _sqlite_statements(recorded_by=True)
+_SQLITE_NOW = _sqlite_statement(recorded_by=False)
+_SQLITE_RECORDED_BY = _sqlite_statement(recorded_by=True)
 
 
 def _as_json_ascii(text: str) -> str:
@@ -170,37 +182,35 @@ def _as_json_ascii(text: str) -> str:
 def _written_by_sqlite(
     engine: Engine, project_id: UUID, as_at: AsAt | None, params: PageParams
 ) -> bytes | None:
-    """SQLite, now or as recorded by a moment: the JSON written by SQLite, on a raw cursor.
+    """SQLite, now or as recorded by a moment: the JSON written by SQLite, in one statement.
 
     Values are bound as SQLAlchemy stores them: a UUID's 32 hex digits, a datetime with six
     fraction digits.
     """
-    project, page, changes = _SQLITE_NOW if as_at is None else _SQLITE_RECORDED_BY
-    bound: dict[str, Any] = {"project_id": project_id.hex}
+    bound: dict[str, Any] = {
+        "project_id": project_id.hex,
+        "limit": params.per_page,
+        "offset": params.offset,
+    }
     if as_at is not None:
         bound["cutoff"] = as_at.cutoff.isoformat(" ", "microseconds")
-    with closing(engine.raw_connection()) as connection, closing(connection.cursor()) as cursor:
-        cursor.execute(project, bound)
+    with read_cursor(engine) as cursor:
+        cursor.execute(_SQLITE_NOW if as_at is None else _SQLITE_RECORDED_BY, bound)
         found = cursor.fetchone()
-        if found is None:
-            return None
-        *summary, total = found
-        cursor.execute(page, {**bound, "limit": params.per_page, "offset": params.offset})
-        items = ",".join(row[0] for row in cursor.fetchall())
-        cursor.execute(changes, bound)
-        history = cursor.fetchall()
+    if found is None:
+        return None
+    *summary, total, items, changes, last_stage = found
     if as_at is not None and not total:
         return None
     project_summary = ProjectSummary.model_validate(
         dict(zip(ProjectSummary.model_fields, summary, strict=True))
     )
-    stage = Stage(history[-1][1]) if history else project_summary.stage
     return _document(
         summary=project_summary.model_dump_json().encode(),
         as_at=as_at,
-        stage=stage,
-        items=_as_json_ascii(items),
+        stage=Stage(last_stage) if last_stage else project_summary.stage,
+        items=_as_json_ascii(items or ""),
         total=int(total),
         params=params,
-        changes=f"[{','.join(row[0] for row in history)}]".encode(),
+        changes=f"[{changes or ''}]".encode(),
     )

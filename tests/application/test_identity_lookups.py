@@ -1,6 +1,6 @@
 """The per-request user lookups (bearer token, session) on each engine's own driver.
 
-``user_for_token`` and ``user_for_session`` run their compiled SQL on a pooled connection's
+``user_for_token`` and ``user_for_session`` run their compiled SQL on a driver
 cursor and read the driver's values themselves: SQLite's hex UUIDs, JSON text and 0/1, and
 psycopg's UUIDs, lists and booleans must both come back as the account ``get_user`` reads.
 """
@@ -83,3 +83,17 @@ def test_a_disabled_account_is_not_found_by_its_token_or_session(
     identity.anonymise_fellow_accounts(FELLOW_ID)
     assert identity.user_for_token(token) is None
     assert identity.user_for_session(session) is None
+
+
+def test_a_token_revoked_through_another_engine_finds_no_one(
+    identity: IdentityService, shared_settings: Settings
+) -> None:
+    """As the CLI revokes a token in its own process, while the API keeps its connections."""
+    token = identity.create_token("fellow-1")
+    assert identity.user_for_token(token) is not None
+    elsewhere = IdentityService(create_identity_engine(shared_settings))
+    try:
+        elsewhere.revoke_tokens("fellow-1")
+    finally:
+        elsewhere.close()
+    assert identity.user_for_token(token) is None
