@@ -41,6 +41,17 @@ their last event. Send `If-Match: "<version>"` to refuse a change if someone els
 include everything recorded before the request. Errors are `{"error": code, "detail": sentence}`.
 """
 
+# The documentation's sections, in reading order (the routes are in order of traffic, below).
+OPENAPI_TAGS = [
+    {"name": "operations", "description": "Liveness and readiness, for probes and operators."},
+    {"name": "integrity", "description": "Signed checkpoints of the log, and their checks."},
+    {"name": "identity", "description": "Sign-in sessions, the signed-in user, accounts."},
+    {"name": "programme", "description": "Systems, organisations, cohorts and fellows."},
+    {"name": "projects", "description": "Projects: their commands, history and timeline."},
+    {"name": "evaluation", "description": "The portfolio and impact over time, as at any date."},
+    {"name": "exports", "description": "Exports for analysis (CSV, Parquet)."},
+]
+
 
 def create_api(
     settings: Settings,
@@ -78,6 +89,7 @@ def create_api(
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
         default_response_class=OpenedJSONResponse,
+        openapi_tags=OPENAPI_TAGS,
     )
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)
@@ -87,12 +99,15 @@ def create_api(
         return services.tracker.open_text if services is not None else None
 
     app.add_middleware(OpenSealedText, opener=text_opener)
+    # FastAPI matches a request against the routes in order, at a cost per route passed; the
+    # probes come first, then the project routes that carry most of the traffic (a timeline
+    # read passed 20 identity and programme routes first: a tenth of its time).
     for router in (
         operations.router,
-        identity_routes.router,
-        programme.router,
         projects.router,
         charts.router,
+        identity_routes.router,
+        programme.router,
         evaluation.router,
         exports.router,
     ):
