@@ -95,6 +95,9 @@ _ENTRY_COLUMNS = (
     entries.c.summary,
     type_coerce(entries.c.data, Text),
 )
+# A page's rows: the entry columns, then the entry's JSON head (``timeline_json`` joins the
+# heads and the data; ``_entries`` validates the rest).
+_PAGE_COLUMNS = (*_ENTRY_COLUMNS, entries.c.head)
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def _statements(axis: Axis | None) -> _TimelineStatements:
         count=select(func.count()).where(*in_force),
         kinds=select(e.event_type, func.count()).where(*in_force).group_by(e.event_type),
         pasted=select(e.data).where(*in_force, e.event_type == "MeasurementsPasted"),
-        page=select(*_ENTRY_COLUMNS)
+        page=select(*_PAGE_COLUMNS)
         .where(*in_force)
         .order_by(e.version)
         .limit(bindparam("limit"))
@@ -154,7 +157,8 @@ def _entries(rows: Iterable[Row[Any]]) -> list[TimelineEntry]:
     """
     found: list[dict[str, Any]] = []
     for row in rows:
-        found.append(dict(zip(_ENTRY_KEYS, (*row[:-1], _decoded(row[-1])), strict=True)))
+        *columns, data, _head = tuple(row)
+        found.append(dict(zip(_ENTRY_KEYS, (*columns, _decoded(data)), strict=True)))
     return _ENTRY_LIST.validate_python(found)
 
 
@@ -241,7 +245,7 @@ class TimelineRows:
     stage: Stage
     total: int
     params: PageParams
-    rows: list[Row[Any]]  # _ENTRY_COLUMNS; data as JSON text (SQLite) or decoded (PostgreSQL)
+    rows: list[Row[Any]]  # _PAGE_COLUMNS; data as JSON text (SQLite) or decoded (PostgreSQL)
     changes: list[StageChange]
 
 

@@ -2,26 +2,21 @@
 
 The API's busiest read is a timeline page. Built as models, each entry's stored JSON is
 decoded, validated and encoded again on every request; here the small parts (project, as-at)
-go through their pydantic models and each entry is written straight from its row, its data
-embedded as stored. The result is the JSON of ``ProjectTimeline``, field for field (tests
-compare the two for every event type and both as-at axes).
+go through their pydantic models and each entry is its stored head (its JSON up to its data,
+which the view writes once: ``read_models.views.timeline.entry_head``) and its data as stored.
+The result is the JSON of ``ProjectTimeline``, field for field (tests compare the two for every
+event type and both as-at axes).
 
-On SQLite, for the timeline now or as recorded by a moment, SQLite itself writes each entry's
-and each stage change's JSON (``printf`` and ``json_quote``, in one plain statement on the
-driver's cursor of a connection the thread keeps): reading the rows into Python objects,
-through SQLAlchemy's result layer, and writing them out again cost more than the rest of the
-request. Its bytes are those of the
-composition in Python (a test holds the two to it): ``json_quote`` escapes what
-``json.dumps`` escapes in ASCII text, and the rare non-ASCII character (or DEL) is escaped
-afterwards as ``json.dumps`` does.
+On SQLite, for the timeline now or as recorded by a moment, SQLite itself joins the entries
+and writes the stage changes' JSON (``printf`` and ``json_quote``), in one plain statement on
+the driver's cursor of a connection the thread keeps: reading the rows into Python objects,
+through SQLAlchemy's result layer, cost more than the rest of the request. Its bytes are those
+of the composition in Python (a test holds the two to it).
 """
 
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, date, datetime
-from json.encoder import encode_basestring_ascii
 from typing import Any
 from uuid import UUID
 
@@ -36,28 +31,16 @@ from read_models.views.timeline import entries, projects, stage_changes
 
 _AS_AT = TypeAdapter(AsAt | None)
 _CHANGES = TypeAdapter(list[StageChange])
-_text = encode_basestring_ascii  # json.dumps of a str (ensure_ascii), without its overhead
-_NOT_ASCII = re.compile("[^\x00-\x7e]")  # what json.dumps escapes and json_quote leaves as is
-
-
-def _moment(recorded: datetime) -> str:
-    """A recorded time as pydantic writes a UTC datetime (``...Z``, microseconds if any)."""
-    if recorded.tzinfo is not None:
-        recorded = recorded.astimezone(UTC).replace(tzinfo=None)
-    return recorded.isoformat() + "Z"
 
 
 def _entry(row: Row[Any]) -> str:
-    """One entry's JSON, its data as stored (SQLite's text) or encoded (PostgreSQL's dict)."""
-    number, version, event_type, actor_id, actor_role, day, recorded, summary, data = tuple(row)
-    assert isinstance(day, date)
+    """One entry's JSON: its stored head, then its data as stored or encoded.
+
+    SQLite hands back the data's stored text; PostgreSQL's driver decodes it.
+    """
+    *_, data, head = tuple(row)
     stored = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    return (
-        f'{{"notification_id":{int(number)},"version":{int(version)},'
-        f'"event_type":{_text(event_type)},"actor_id":{_text(actor_id)},'
-        f'"actor_role":{_text(actor_role)},"occurred_on":"{day.isoformat()}",'
-        f'"recorded_at":"{_moment(recorded)}","summary":{_text(summary)},"data":{stored}}}'
-    )
+    return f"{head}{stored}}}"
 
 
 def _document(
@@ -78,7 +61,7 @@ def _document(
             b',"as_at":',
             _AS_AT.dump_json(as_at),
             b',"stage":',
-            _text(stage.value).encode(),
+            json.dumps(stage.value).encode(),
             b',"entries":{"items":[',
             items.encode(),
             f'],"total":{total},"page":{params.page},'
@@ -121,7 +104,7 @@ def _composed_in_python(
 
 
 def _sqlite_moment(column: str) -> str:
-    """SQL for a stored recorded time (``2026-11-28 13:42:28.000500``) as ``_moment`` writes it.
+    """SQL for a stored recorded time (``2026-11-28 13:42:28.000500``) as ``json_moment`` does.
 
     SQLAlchemy stores SQLite datetimes with six fraction digits; pydantic leaves a zero
     fraction out. The ``Z`` is the caller's.
@@ -142,14 +125,8 @@ def _sqlite_statement(recorded_by: bool) -> str:
     by = " AND recorded_at <= :cutoff" if recorded_by else ""
     in_force = f"project_id = :project_id{by}"
     summary = ", ".join(ProjectSummary.model_fields)
-    entry = (
-        """{"notification_id":%d,"version":%d,"event_type":%s,"actor_id":%s,"""
-        """"actor_role":%s,"occurred_on":"%s","recorded_at":"%sZ","summary":%s,"data":%s}"""
-    )
     page = (
-        f"SELECT printf('{entry}', notification_id, version, json_quote(event_type), "
-        "json_quote(actor_id), json_quote(actor_role), occurred_on, "
-        f"{_sqlite_moment('recorded_at')}, json_quote(summary), data) AS item "
+        f"SELECT head || data || '}}' AS item "
         f"FROM {entries.name} WHERE {in_force} ORDER BY version LIMIT :limit OFFSET :offset"
     )
     change = """{"stage":%s,"previous_stage":%s,"occurred_on":"%s","recorded_at":"%sZ"}"""
@@ -170,13 +147,6 @@ def _sqlite_statement(recorded_by: bool) -> str:
 
 _SQLITE_NOW = _sqlite_statement(recorded_by=False)
 _SQLITE_RECORDED_BY = _sqlite_statement(recorded_by=True)
-
-
-def _as_json_ascii(text: str) -> str:
-    """Escape what ``json_quote`` leaves and ``json.dumps`` escapes: non-ASCII and DEL."""
-    if text.isascii() and "\x7f" not in text:
-        return text
-    return _NOT_ASCII.sub(lambda found: json.dumps(found.group())[1:-1], text)
 
 
 def _written_by_sqlite(
@@ -209,7 +179,7 @@ def _written_by_sqlite(
         summary=project_summary.model_dump_json().encode(),
         as_at=as_at,
         stage=Stage(last_stage) if last_stage else project_summary.stage,
-        items=_as_json_ascii(items or ""),
+        items=items or "",
         total=int(total),
         params=params,
         changes=f"[{changes or ''}]".encode(),

@@ -24,7 +24,8 @@ from domain.values import ImprovementDirection
 from read_models.bootstrap import create_read_side
 from read_models.queries.common import AsAt, Axis, PageParams, UtcDateTime
 from read_models.queries.timeline import list_projects, project_timeline
-from read_models.queries.timeline_json import _moment, project_timeline_json
+from read_models.queries.timeline_json import project_timeline_json
+from read_models.views.timeline import json_moment
 from tests.conftest import ADMIN
 
 AWKWARD = 'Café “quoted” \\ back\\slash\n<tag> & emoji 😀 \u2028 "end"'
@@ -111,4 +112,4 @@ def test_recorded_times_are_written_as_pydantic_writes_them() -> None:
         datetime(2026, 11, 28, 13, 42, 28, 500, tzinfo=UTC),
     ):
         written = adapter.dump_json(adapter.validate_python(moment)).decode()
-        assert f'"{_moment(moment)}"' == written, moment
+        assert f'"{json_moment(moment)}"' == written, moment

@@ -1,8 +1,9 @@
 """The timeline JSON SQLite writes is, byte for byte, the JSON composed in Python.
 
-On SQLite the API's timeline (now, or as recorded by a moment) is written by SQLite itself
-(``json_quote``, ``printf``); everywhere else, and on the effective axis, it is composed in
-Python from the rows. Clients must not be able to tell which: same bytes, not just the same
+On SQLite the API's timeline (now, or as recorded by a moment) is joined and written by SQLite
+itself (the entries' stored heads and data, ``json_quote`` and ``printf`` for the stage
+changes); everywhere else, and on the effective axis, it is composed in Python from the rows.
+Clients must not be able to tell which: same bytes, not just the same
 JSON, for awkward text (quotes, backslashes, control characters, DEL, non-ASCII, characters
 beyond the BMP) and for recorded times with and without microseconds.
 """
@@ -24,11 +25,11 @@ from read_models.queries.common import AsAt, Axis, PageParams
 from read_models.queries.timeline import list_projects, project_timeline
 from read_models.queries.timeline_json import (
     _composed_in_python,
-    _moment,
     _sqlite_moment,
     _written_by_sqlite,
     project_timeline_json,
 )
+from read_models.views.timeline import json_moment
 from tests.conftest import ADMIN
 
 AWKWARD = 'Café “q” \\ \x01\x1f\t\n\x7f <&> 😀 \u2028 "end" [x] %s %d'
@@ -102,4 +103,4 @@ def test_sqlite_writes_recorded_times_as_pydantic_does() -> None:
         written = conn.execute(
             text(f"SELECT {_sqlite_moment('at')} || 'Z' FROM moments ORDER BY n")
         ).scalars()
-        assert list(written) == [_moment(at) for at in stored]
+        assert list(written) == [json_moment(at) for at in stored]
