@@ -18,12 +18,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from pwdlib import PasswordHash
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import Engine, Select, bindparam, create_engine, event, select, update
 from sqlalchemy.exc import OperationalError
 
 from application.identity.tables import metadata, sessions, tokens, users
-from application.persistence.held_connections import read_cursor
+from application.persistence.held_connections import ReadsUntilChanged, read_cursor
 from application.persistence.horizon import wait_until_deleted_rows_are_dead
 from application.settings import Settings
 from domain.values import Actor, Role
@@ -38,7 +38,12 @@ SESSION_DAYS = 14
 
 
 class User(BaseModel):
-    """An account: who it is, what role it acts in, and what it is linked to."""
+    """An account: who it is, what role it acts in, and what it is linked to.
+
+    Frozen: a token's user is kept between requests (``IdentityService.user_for_token``).
+    """
+
+    model_config = ConfigDict(frozen=True)
 
     user_id: str
     display_name: str
@@ -139,14 +144,18 @@ class _Lookup:
 
     def first(self, **values: Any) -> tuple[Any, ...] | None:
         """The first row for these parameter values, or None."""
+        with read_cursor(self.engine) as cursor:
+            return self.first_on(cursor, **values)
+
+    def first_on(self, cursor: Any, **values: Any) -> tuple[Any, ...] | None:
+        """The first row for these parameter values, on the caller's driver cursor."""
         bound = {
             name: self.processors[name](value) if name in self.processors else value
             for name, value in values.items()
         }
         params = bound if self.positions is None else tuple(bound[n] for n in self.positions)
-        with read_cursor(self.engine) as cursor:
-            cursor.execute(self.sql, params)
-            row = cursor.fetchone()
+        cursor.execute(self.sql, params)
+        row = cursor.fetchone()
         return None if row is None else tuple(row)
 
 
@@ -204,6 +213,7 @@ class IdentityService:
         # A hash to verify against when the user doesn't exist, so timing doesn't tell.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
         self._token_user = _Lookup(engine, _TOKEN_USER)
+        self._token_users: ReadsUntilChanged[str, User] = ReadsUntilChanged(engine)
         self._session_user = _Lookup(engine, _SESSION_USER)
 
     def close(self) -> None:
@@ -357,9 +367,19 @@ class IdentityService:
         return done.rowcount
 
     def user_for_token(self, token: str) -> User | None:
-        """The enabled user a live token belongs to."""
-        row = self._token_user.first(digest=_digest(token))
-        return _user_from_driver(row) if row else None
+        """The enabled user a live token belongs to.
+
+        On SQLite the answer is kept until the accounts database next changes (any token,
+        session or account written, by any process), so a revocation holds from the next
+        request on.
+        """
+        digest = _digest(token)
+
+        def read(cursor: Any) -> User | None:
+            row = self._token_user.first_on(cursor, digest=digest)
+            return _user_from_driver(row) if row else None
+
+        return self._token_users.get(digest, read)
 
     # -- sessions ------------------------------------------------------------------------
 

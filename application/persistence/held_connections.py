@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Engine, event
 from sqlalchemy.pool import PoolProxiedConnection
@@ -93,3 +93,44 @@ def read_cursor(engine: Engine) -> Iterator[Any]:
         return
     with closing(_held(engine).connection().cursor()) as cursor:
         yield cursor
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ReadsUntilChanged(Generic[K, V]):
+    """Answers read from a SQLite file, kept by each thread until anything changes the file.
+
+    Every API request looks its bearer token's user up; between changes to the accounts (a
+    token created or revoked, a sign-in, an account disabled) the answer is the same. SQLite
+    counts, per connection, the commits other connections make (``PRAGMA data_version``, no
+    table read): each thread keeps its answers beside the count its kept connection saw, and
+    drops them all when the count moves. A change committed anywhere, by this process or
+    another, is seen by the next read. Nothing is kept for a PostgreSQL or in-memory database,
+    nor a missing answer (an unknown key), and at most ``limit`` answers per thread.
+    """
+
+    def __init__(self, engine: Engine, limit: int = 10_000) -> None:
+        self.engine = engine
+        self.limit = limit
+        self.local = threading.local()
+
+    def get(self, key: K, read: Callable[[Any], V | None]) -> V | None:
+        """The answer for ``key``: kept, or ``read`` on a driver cursor (and kept if found)."""
+        if not _keeps_connections(self.engine):
+            with read_cursor(self.engine) as cursor:
+                return read(cursor)
+        connection = _held(self.engine).connection()
+        local = self.local
+        with closing(connection.cursor()) as cursor:
+            (version,) = cursor.execute("PRAGMA data_version").fetchone()
+            if getattr(local, "connection", None) is not connection or local.version != version:
+                local.connection, local.version, local.answers = connection, version, {}
+            elif key in local.answers:
+                found: V = local.answers[key]
+                return found
+            answer = read(cursor)
+        if answer is not None and len(local.answers) < self.limit:
+            local.answers[key] = answer
+        return answer

@@ -63,6 +63,7 @@ def test_a_token_and_a_session_find_the_account_as_stored(identity: IdentityServ
 
 def test_a_revoked_token_finds_no_one(identity: IdentityService) -> None:
     token = identity.create_token("fellow-1")
+    assert identity.user_for_token(token) is not None  # and kept, on SQLite
     identity.revoke_tokens("fellow-1")
     assert identity.user_for_token(token) is None
 
@@ -80,6 +81,7 @@ def test_a_disabled_account_is_not_found_by_its_token_or_session(
     identity: IdentityService,
 ) -> None:
     token, session = identity.create_token("fellow-1"), identity.start_session("fellow-1")
+    assert identity.user_for_token(token) is not None
     identity.anonymise_fellow_accounts(FELLOW_ID)
     assert identity.user_for_token(token) is None
     assert identity.user_for_session(session) is None
