@@ -115,10 +115,11 @@ class ReadsUntilChanged(Generic[K, V]):
         self.engine = engine
         self.limit = limit
         self.local = threading.local()
+        self.keeps = _keeps_connections(engine)  # the engine's URL never changes
 
     def get(self, key: K, read: Callable[[Any], V | None]) -> V | None:
         """The answer for ``key``: kept, or ``read`` on a driver cursor (and kept if found)."""
-        if not _keeps_connections(self.engine):
+        if not self.keeps:
             with read_cursor(self.engine) as cursor:
                 return read(cursor)
         connection = _held(self.engine).connection()
